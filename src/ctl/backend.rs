@@ -1,0 +1,173 @@
+//! The contract between the control plane (RPC server) and the engine.
+//!
+//! The server resolves names, shapes XML-RPC answers and reads log files by path; everything
+//! that touches a process goes through this trait, which the engine (`init`) implements on top
+//! of its channels. Blocking calls block only the calling connection's thread.
+
+use std::path::PathBuf;
+
+use crate::config::{Config, GroupConfig};
+use crate::programs::{ProcessState, SupervisorState};
+
+/// An XML-RPC fault: Supervisor's code and its full fault string (`BAD_NAME: foo`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fault {
+    pub code: i32,
+    pub string: String,
+}
+
+/// Supervisor's fault codes.
+pub mod faults {
+    pub const UNKNOWN_METHOD: i32 = 1;
+    pub const INCORRECT_PARAMETERS: i32 = 2;
+    pub const BAD_ARGUMENTS: i32 = 3;
+    pub const SIGNATURE_UNSUPPORTED: i32 = 4;
+    pub const SHUTDOWN_STATE: i32 = 6;
+    pub const BAD_NAME: i32 = 10;
+    pub const BAD_SIGNAL: i32 = 11;
+    pub const NO_FILE: i32 = 20;
+    pub const NOT_EXECUTABLE: i32 = 21;
+    pub const FAILED: i32 = 30;
+    pub const ABNORMAL_TERMINATION: i32 = 40;
+    pub const SPAWN_ERROR: i32 = 50;
+    pub const ALREADY_STARTED: i32 = 60;
+    pub const NOT_RUNNING: i32 = 70;
+    pub const SUCCESS: i32 = 80;
+    pub const ALREADY_ADDED: i32 = 90;
+    pub const STILL_RUNNING: i32 = 91;
+    pub const CANT_REREAD: i32 = 92;
+
+    /// The symbolic name Supervisor uses as the fault string prefix.
+    pub fn name(code: i32) -> &'static str {
+        match code {
+            UNKNOWN_METHOD => "UNKNOWN_METHOD",
+            INCORRECT_PARAMETERS => "INCORRECT_PARAMETERS",
+            BAD_ARGUMENTS => "BAD_ARGUMENTS",
+            SIGNATURE_UNSUPPORTED => "SIGNATURE_UNSUPPORTED",
+            SHUTDOWN_STATE => "SHUTDOWN_STATE",
+            BAD_NAME => "BAD_NAME",
+            BAD_SIGNAL => "BAD_SIGNAL",
+            NO_FILE => "NO_FILE",
+            NOT_EXECUTABLE => "NOT_EXECUTABLE",
+            FAILED => "FAILED",
+            ABNORMAL_TERMINATION => "ABNORMAL_TERMINATION",
+            SPAWN_ERROR => "SPAWN_ERROR",
+            ALREADY_STARTED => "ALREADY_STARTED",
+            NOT_RUNNING => "NOT_RUNNING",
+            SUCCESS => "SUCCESS",
+            ALREADY_ADDED => "ALREADY_ADDED",
+            STILL_RUNNING => "STILL_RUNNING",
+            CANT_REREAD => "CANT_REREAD",
+            _ => "UNKNOWN",
+        }
+    }
+}
+
+impl Fault {
+    /// `Fault::new(BAD_NAME, Some("foo"))` → `BAD_NAME: foo`; `None` → `BAD_NAME`.
+    pub fn new(code: i32, detail: Option<&str>) -> Fault {
+        let name = faults::name(code);
+        let string = match detail {
+            Some(d) => format!("{name}: {d}"),
+            None => name.to_string(),
+        };
+        Fault { code, string }
+    }
+}
+
+/// A snapshot of one process, as the engine publishes it (`now` and `description` are derived
+/// by the server when it answers).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProcessInfo {
+    pub name: String,
+    pub group: String,
+    pub state: ProcessState,
+    /// 0 when not running.
+    pub pid: i32,
+    /// Last spawn time, seconds since the epoch (0 = never).
+    pub start: i64,
+    /// Last exit time (0 = never).
+    pub stop: i64,
+    /// Exit code of the last exit; -1 when it died from a signal; 0 when unknown.
+    pub exitstatus: i32,
+    pub spawnerr: String,
+    /// Resolved log paths ("" when none).
+    pub stdout_logfile: String,
+    pub stderr_logfile: String,
+    // Extensions (not part of Supervisor's struct; sent only where documented).
+    /// `None` without a health check, else "healthy" / "unhealthy" / "starting".
+    pub health: Option<String>,
+    /// How many times the process was spawned.
+    pub spawns: u64,
+    pub log_bytes_written: u64,
+    pub log_bytes_dropped: u64,
+}
+
+impl ProcessInfo {
+    pub fn namespec(&self) -> String {
+        if self.group == self.name {
+            self.name.clone()
+        } else {
+            format!("{}:{}", self.group, self.name)
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    Stdout,
+    Stderr,
+}
+
+/// Groups that `reloadConfig` found added, changed and removed, by name.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ConfigDiff {
+    pub added: Vec<String>,
+    pub changed: Vec<String>,
+    pub removed: Vec<String>,
+}
+
+/// One per-process outcome of a multi-process operation, in the order Supervisor reports them.
+pub type ProcessResult = (String, Result<(), Fault>);
+
+/// What the control plane may ask of the engine. Names are full namespecs of single processes
+/// (`grp:proc` or `proc`); the server expands `all` and `g:*` itself from `all_process_info`.
+pub trait Backend: Send + Sync + 'static {
+    fn state(&self) -> SupervisorState;
+    fn identification(&self) -> String;
+    fn pid(&self) -> i32;
+    /// The configuration currently in force (for getAllConfigInfo, avail, auth...).
+    fn config(&self) -> std::sync::Arc<Config>;
+    /// Names of the groups currently active (in use).
+    fn active_groups(&self) -> Vec<String>;
+
+    /// All processes in lexical (group, name) order.
+    fn all_process_info(&self) -> Vec<ProcessInfo>;
+    fn process_info(&self, namespec: &str) -> Result<ProcessInfo, Fault>;
+
+    /// Starts each process; with `wait`, returns once each is RUNNING or has failed.
+    fn start(&self, namespecs: &[String], wait: bool) -> Vec<ProcessResult>;
+    /// Stops each process; with `wait`, returns once each is stopped.
+    fn stop(&self, namespecs: &[String], wait: bool) -> Vec<ProcessResult>;
+    fn signal(&self, namespecs: &[String], signal: i32) -> Vec<ProcessResult>;
+    fn send_stdin(&self, namespec: &str, data: &[u8]) -> Result<(), Fault>;
+
+    /// Begins an orderly shutdown after the reply is sent.
+    fn shutdown(&self) -> Result<(), Fault>;
+    /// Begins a reload (stop everything, re-read config, start again in the same process).
+    fn restart(&self) -> Result<(), Fault>;
+    /// Re-reads the config file (in memory only) and reports what changed.
+    fn reload_config(&self) -> Result<ConfigDiff, Fault>;
+    /// The config last read by `reload_config` (or the one in force), for avail/add.
+    fn pending_groups(&self) -> Vec<GroupConfig>;
+    fn add_group(&self, name: &str) -> Result<(), Fault>;
+    fn remove_group(&self, name: &str) -> Result<(), Fault>;
+
+    /// Path of a process log, `None` when it has none (NONE, syslog, redirected stderr).
+    fn log_path(&self, namespec: &str, channel: Channel) -> Result<Option<PathBuf>, Fault>;
+    fn clear_process_logs(&self, namespec: &str) -> Result<(), Fault>;
+    fn main_log_path(&self) -> Option<PathBuf>;
+    fn clear_main_log(&self) -> Result<(), Fault>;
+
+    fn send_remote_comm_event(&self, kind: &str, data: &str) -> Result<(), Fault>;
+}

@@ -1,0 +1,9 @@
+//! Process-wide duties: command line, signals, PID 1 / subreaper, daemonizing, main loop,
+//! startup and shutdown ordering, reload, exit status.
+
+/// Runs supervisord with the given arguments (without argv[0]); returns the exit status.
+pub fn supervisord_main(argv0: &str, args: Vec<std::ffi::OsString>) -> i32 {
+    let _ = (argv0, args);
+    eprintln!("supervisord: not implemented yet");
+    1
+}

@@ -1,0 +1,8 @@
+//! supervisord-rs: a Supervisor-compatible process supervisor built to be a container's PID 1.
+
+pub mod config;
+pub mod ctl;
+pub mod init;
+pub mod logs;
+pub mod programs;
+pub mod reaper;

@@ -1,0 +1,2 @@
+//! The only code that waits for children: `waitpid(-1)` on SIGCHLD, the pid → owner table and
+//! spawn registration.
