@@ -1,9 +1,21 @@
 #!/usr/bin/env bash
-# Runs every test: unit + integration (cargo test), interop with Python Supervisor,
-# Docker end-to-end tests (skipped with a note when no engine can be started, never under CI=true)
-# and the benchmark suite in --quick mode.
+# Runs every test: unit + integration (cargo test, including interop with Python Supervisor),
+# the Docker end-to-end tests (skipped with a note when no engine can be started, but never
+# when CI=true) and the benchmark suite in --quick mode.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+echo "== build"
 cargo build --release --bins
+
+echo "== Python Supervisor 4.3.0 for interop tests"
+if [ -x scripts/pyenv.sh ]; then scripts/pyenv.sh; fi
+
+echo "== cargo test"
 cargo test --release -- --test-threads=2
+
+echo "== Docker end-to-end"
+if [ -x scripts/docker-e2e.sh ]; then scripts/docker-e2e.sh; fi
+
+echo "== benchmarks (quick)"
+if [ -x bench/run.py ]; then python3 bench/run.py --quick; fi
