@@ -2,6 +2,7 @@
 
 pub mod config;
 pub mod ctl;
+pub mod events;
 pub mod init;
 pub mod logs;
 pub mod programs;
