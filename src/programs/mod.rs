@@ -34,16 +34,25 @@ impl ProcessState {
     pub fn is_stopped(self) -> bool {
         matches!(
             self,
-            ProcessState::Stopped | ProcessState::Exited | ProcessState::Fatal | ProcessState::Unknown
+            ProcessState::Stopped
+                | ProcessState::Exited
+                | ProcessState::Fatal
+                | ProcessState::Unknown
         )
     }
 
     pub fn is_running(self) -> bool {
-        matches!(self, ProcessState::Starting | ProcessState::Running | ProcessState::Backoff)
+        matches!(
+            self,
+            ProcessState::Starting | ProcessState::Running | ProcessState::Backoff
+        )
     }
 
     pub fn is_signallable(self) -> bool {
-        matches!(self, ProcessState::Starting | ProcessState::Running | ProcessState::Stopping)
+        matches!(
+            self,
+            ProcessState::Starting | ProcessState::Running | ProcessState::Stopping
+        )
     }
 }
 

@@ -1,0 +1,133 @@
+//! Thin, errno-preserving wrappers over the raw syscalls the log code needs (non-blocking
+//! reads, splice, positioned size queries). Kept in one place so the rest reads as plain Rust.
+
+use std::io;
+use std::os::fd::RawFd;
+
+/// Converts a `-1` syscall result into the current errno.
+fn check(ret: isize) -> io::Result<usize> {
+    if ret < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(ret as usize)
+    }
+}
+
+/// Puts `fd` in non-blocking mode so a read on an empty pipe returns EAGAIN instead of waiting.
+pub fn set_nonblocking(fd: RawFd) -> io::Result<()> {
+    // SAFETY: fcntl on a caller-owned descriptor with plain integer arguments.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    if flags < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: as above.
+    if unsafe { libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// `read(2)` retrying on EINTR.
+pub fn read(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        // SAFETY: buf is a valid writable slice of buf.len() bytes.
+        let r = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+        match check(r) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            other => return other,
+        }
+    }
+}
+
+/// `write(2)` retrying on EINTR (one call: may write less than asked).
+pub fn write(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
+    loop {
+        // SAFETY: buf is a valid readable slice of buf.len() bytes.
+        let r = unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) };
+        match check(r) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            other => return other,
+        }
+    }
+}
+
+/// `send(2)` with MSG_DONTWAIT|MSG_NOSIGNAL: non-blocking without touching the shared file
+/// status flags of a socket that other processes also hold.
+pub fn send_nonblocking(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
+    loop {
+        // SAFETY: buf is a valid readable slice of buf.len() bytes.
+        let r = unsafe {
+            libc::send(
+                fd,
+                buf.as_ptr().cast(),
+                buf.len(),
+                libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
+            )
+        };
+        match check(r) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            other => return other,
+        }
+    }
+}
+
+/// Moves up to `len` bytes from the pipe `from` to `to` inside the kernel (no copy through
+/// user space). Returns 0 at end of file, EAGAIN when the pipe is empty.
+pub fn splice(from: RawFd, to: RawFd, len: usize) -> io::Result<usize> {
+    loop {
+        // SAFETY: null offsets mean "use and advance the file positions".
+        let r = unsafe {
+            libc::splice(
+                from,
+                std::ptr::null_mut(),
+                to,
+                std::ptr::null_mut(),
+                len,
+                libc::SPLICE_F_MOVE | libc::SPLICE_F_NONBLOCK,
+            )
+        };
+        match check(r) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            other => return other,
+        }
+    }
+}
+
+/// Moves the file position to the end and returns it (the current file size). Used before
+/// every write so output lands at the end even after an external truncation (copytruncate).
+pub fn seek_end(fd: RawFd) -> io::Result<u64> {
+    // SAFETY: lseek on a caller-owned descriptor.
+    let r = unsafe { libc::lseek(fd, 0, libc::SEEK_END) };
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(r as u64)
+    }
+}
+
+/// Grows a pipe's kernel buffer (best effort; the limit for unprivileged users may refuse).
+pub fn grow_pipe(fd: RawFd, size: usize) -> bool {
+    // SAFETY: fcntl with an integer argument.
+    unsafe { libc::fcntl(fd, libc::F_SETPIPE_SZ, size as libc::c_int) >= 0 }
+}
+
+/// Whether `fd` refers to a socket.
+pub fn is_socket(fd: RawFd) -> bool {
+    // SAFETY: fstat fills a zeroed stat struct.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    let ok = unsafe { libc::fstat(fd, &mut st) } == 0;
+    ok && (st.st_mode & libc::S_IFMT) == libc::S_IFSOCK
+}
+
+/// Fills `buf` with random bytes from the kernel.
+pub fn random_bytes(buf: &mut [u8]) -> io::Result<()> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        // SAFETY: writes at most buf.len()-filled bytes into buf.
+        let r =
+            unsafe { libc::getrandom(buf[filled..].as_mut_ptr().cast(), buf.len() - filled, 0) };
+        filled += check(r)?;
+    }
+    Ok(())
+}

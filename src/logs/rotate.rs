@@ -1,0 +1,227 @@
+//! A log file that rotates by size: after a write leaves it at `maxbytes` or more, `f.N-1 → f.N`
+//! … `f → f.1` and a new empty `f` (Supervisor's rule, so a file may exceed maxbytes by one
+//! chunk). `backups == 0` truncates in place; `maxbytes == 0` never rotates.
+
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::os::fd::{AsRawFd, RawFd};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use super::fdio;
+
+/// Outcome of one write: how much reached the file and the error that stopped the rest.
+#[derive(Debug)]
+pub struct Written {
+    pub bytes: usize,
+    pub error: Option<io::Error>,
+}
+
+pub struct RotatingFile {
+    path: PathBuf,
+    file: File,
+    maxbytes: u64,
+    backups: u32,
+    mode: u32,
+}
+
+/// Opens `path` for writing without O_APPEND: splice(2) refuses append-mode targets, so the
+/// position is moved to the end before every write instead.
+fn open_for_log(path: &Path, mode: u32) -> io::Result<File> {
+    OpenOptions::new()
+        .write(true)
+        .create(true)
+        .mode(mode)
+        .custom_flags(libc::O_CLOEXEC)
+        .open(path)
+}
+
+fn numbered(path: &Path, n: u32) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(format!(".{n}"));
+    PathBuf::from(s)
+}
+
+impl RotatingFile {
+    /// Opens (creating with `mode`, subject to the umask) the log file at `path`.
+    pub fn open(path: &Path, maxbytes: u64, backups: u32, mode: u32) -> io::Result<Self> {
+        let file = open_for_log(path, mode)?;
+        Ok(RotatingFile {
+            path: path.to_path_buf(),
+            file,
+            maxbytes,
+            backups,
+            mode,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn fd(&self) -> RawFd {
+        self.file.as_raw_fd()
+    }
+
+    /// Appends `data`, then rotates if the size reached maxbytes.
+    pub fn write(&mut self, data: &[u8]) -> Written {
+        let mut size = match fdio::seek_end(self.fd()) {
+            Ok(s) => s,
+            Err(e) => {
+                return Written {
+                    bytes: 0,
+                    error: Some(e),
+                }
+            }
+        };
+        let mut done = 0;
+        let mut error = None;
+        while done < data.len() {
+            match fdio::write(self.fd(), &data[done..]) {
+                Ok(0) => {
+                    error = Some(io::Error::from(io::ErrorKind::WriteZero));
+                    break;
+                }
+                Ok(n) => done += n,
+                Err(e) => {
+                    error = Some(e);
+                    break;
+                }
+            }
+        }
+        size += done as u64;
+        if done > 0 {
+            self.rotate_if_needed(size);
+        }
+        Written { bytes: done, error }
+    }
+
+    /// Moves up to `len` bytes from the pipe `from` straight into the file, then rotates if
+    /// needed. Returns 0 at end of file; EAGAIN when the pipe is empty.
+    pub fn splice_from(&mut self, from: RawFd, len: usize) -> io::Result<usize> {
+        let size = fdio::seek_end(self.fd())?;
+        let n = fdio::splice(from, self.fd(), len)?;
+        if n > 0 {
+            self.rotate_if_needed(size + n as u64);
+        }
+        Ok(n)
+    }
+
+    fn rotate_if_needed(&mut self, size: u64) {
+        if self.maxbytes == 0 || size < self.maxbytes {
+            return;
+        }
+        if let Err(e) = self.rotate() {
+            log::warn!("rotating log file {} failed: {e}", self.path.display());
+        }
+    }
+
+    /// Supervisor's doRollover: shift the numbered backups up by one, the live file to `.1`,
+    /// then start a new live file. With no backups the live file is just truncated.
+    pub fn rotate(&mut self) -> io::Result<()> {
+        if self.backups == 0 {
+            return self.file.set_len(0);
+        }
+        for i in (1..self.backups).rev() {
+            let src = numbered(&self.path, i);
+            if src.exists() {
+                std::fs::rename(&src, numbered(&self.path, i + 1))?;
+            }
+        }
+        std::fs::rename(&self.path, numbered(&self.path, 1))?;
+        self.reopen()
+    }
+
+    /// Opens the file at the path again (after an external rename, a new file is created).
+    pub fn reopen(&mut self) -> io::Result<()> {
+        self.file = open_for_log(&self.path, self.mode)?;
+        Ok(())
+    }
+
+    /// Removes the file and starts a new empty one (clearLog / clearProcessLogs).
+    pub fn clear(&mut self) -> io::Result<()> {
+        match std::fs::remove_file(&self.path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+        self.reopen()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tempdir(tag: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("sv-rot-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    fn size(p: &Path) -> u64 {
+        std::fs::metadata(p).map(|m| m.len()).unwrap_or(0)
+    }
+
+    #[test]
+    fn rotates_after_the_write_that_reaches_maxbytes() {
+        let d = tempdir("rot");
+        let p = d.join("a.log");
+        let mut f = RotatingFile::open(&p, 10, 2, 0o644).unwrap();
+        f.write(b"12345");
+        assert_eq!(size(&p), 5);
+        f.write(b"1234567"); // 12 >= 10: rotated, whole chunk in .1
+        assert_eq!(size(&p), 0);
+        assert_eq!(size(&numbered(&p, 1)), 12);
+        f.write(b"abcdefghij");
+        assert_eq!(size(&numbered(&p, 2)), 12);
+        assert_eq!(size(&numbered(&p, 1)), 10);
+        f.write(b"ABCDEFGHIJ"); // oldest is dropped
+        assert_eq!(std::fs::read(numbered(&p, 2)).unwrap(), b"abcdefghij");
+        assert!(!numbered(&p, 3).exists());
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn zero_backups_truncate_in_place() {
+        let d = tempdir("trunc");
+        let p = d.join("a.log");
+        let mut f = RotatingFile::open(&p, 10, 0, 0o644).unwrap();
+        f.write(b"0123456789AB");
+        assert_eq!(size(&p), 0);
+        f.write(b"xyz");
+        assert_eq!(std::fs::read(&p).unwrap(), b"xyz");
+        assert!(!numbered(&p, 1).exists());
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn zero_maxbytes_never_rotates() {
+        let d = tempdir("never");
+        let p = d.join("a.log");
+        let mut f = RotatingFile::open(&p, 0, 3, 0o644).unwrap();
+        for _ in 0..100 {
+            f.write(b"0123456789");
+        }
+        assert_eq!(size(&p), 1000);
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn writes_land_at_the_end_after_external_truncation() {
+        let d = tempdir("copytrunc");
+        let p = d.join("a.log");
+        let mut f = RotatingFile::open(&p, 0, 0, 0o644).unwrap();
+        f.write(b"0123456789");
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&p)
+            .unwrap()
+            .set_len(0)
+            .unwrap();
+        f.write(b"ab");
+        assert_eq!(std::fs::read(&p).unwrap(), b"ab");
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+}
