@@ -3,9 +3,26 @@
 //! A pure function from files + environment to `Config` or [`ConfigError`]; no other module
 //! reads config text.
 
+mod datatypes;
+mod expand;
+mod glob;
+mod groups;
+mod ini;
+mod load;
 mod model;
+mod overrides;
+mod program;
+mod pystr;
+mod search;
+mod section;
+mod servers;
+mod source;
+mod supervisord;
+mod users;
 
 pub use model::*;
+pub use overrides::Overrides;
+pub use search::{search_default, search_paths};
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -44,12 +61,33 @@ impl std::error::Error for ConfigError {}
 
 /// Loads and validates the config at `path` using `env` for `%(ENV_X)s` expansions.
 pub fn load(path: &Path, env: &[(String, String)]) -> Result<Config, ConfigError> {
-    let _ = (path, env);
-    Err(ConfigError {
-        file: Some(path.to_path_buf()),
-        line: None,
-        section: None,
-        option: None,
-        message: "config loading is not implemented yet".into(),
-    })
+    load::load(path, env)
+}
+
+/// Reads only `[supervisorctl]` of the config at `path` (what supervisorctl needs), strictly:
+/// expansion errors in that section are errors here.
+pub fn load_ctl(path: &Path, env: &[(String, String)]) -> Result<CtlConfig, ConfigError> {
+    load::load_ctl(path, env)
+}
+
+/// Converters shared with the command line (same syntax and messages as the config file).
+pub mod convert {
+    pub use super::datatypes::{
+        boolean, byte_size, existing_directory, existing_dirpath, integer, logging_level, octal,
+        signal_name, signal_number,
+    };
+    pub use super::users::resolve_user;
+}
+
+impl ConfigError {
+    /// An error that is not tied to a place in a file (command line, missing file...).
+    pub fn plain(message: impl Into<String>) -> Self {
+        ConfigError {
+            file: None,
+            line: None,
+            section: None,
+            option: None,
+            message: message.into(),
+        }
+    }
 }

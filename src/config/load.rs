@@ -1,0 +1,190 @@
+//! The loading pipeline: read files, build sections in Supervisor's order, collect notes.
+
+use super::expand::{Names, Val};
+use super::ini::{Ini, Section};
+use super::model::Config;
+use super::section::View;
+use super::source::read_all;
+use super::users::resolve_user;
+use super::{groups, program, servers, supervisord, ConfigError};
+use log::Level;
+use std::path::{Path, PathBuf};
+
+/// What every section builder needs: the document, expansion names, notes.
+pub struct Ctx<'a> {
+    pub ini: &'a Ini,
+    /// `ENV_*` names: supervisord's environment plus `[supervisord] environment=`.
+    pub env_names: Names,
+    /// Directory of the main file.
+    pub here: PathBuf,
+    pub host: String,
+    pub notes: Vec<(Level, String)>,
+}
+
+impl Ctx<'_> {
+    pub fn here_str(&self) -> String {
+        self.here.to_string_lossy().into_owned()
+    }
+}
+
+pub fn hostname() -> String {
+    nix::unistd::gethostname()
+        .map(|h| h.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+pub fn env_expansions(env: &[(String, String)]) -> Names {
+    env.iter()
+        .map(|(k, v)| (format!("ENV_{k}"), Val::Str(v.clone())))
+        .collect()
+}
+
+pub fn load(path: &Path, env: &[(String, String)]) -> Result<Config, ConfigError> {
+    let host = hostname();
+    let env_names = env_expansions(env);
+    let src = read_all(path, &env_names, &host)?;
+    let Some(sup_sec) = src.ini.section("supervisord") else {
+        return Err(ConfigError {
+            file: Some(src.main.clone()),
+            line: None,
+            section: None,
+            option: None,
+            message: ".ini file does not include supervisord section".into(),
+        });
+    };
+    let mut ctx = Ctx {
+        ini: &src.ini,
+        env_names,
+        here: src.here.clone(),
+        host,
+        notes: src.notes.clone(),
+    };
+    let sup_view = View::new(&src.ini, sup_sec);
+    let mut supervisord = supervisord::build(&mut ctx, sup_view, env)?;
+    let rpcinterface_supervisor = servers::rpcinterfaces(&ctx)?;
+    let mut groups = groups::build(&mut ctx)?;
+    let inet_http_server = servers::inet(&ctx)?;
+    let unix_http_server = servers::unix(&ctx)?;
+    let supervisorctl = servers::ctl(&mut ctx);
+    supervisord.user = sup_view.conv_opt("user", &ctx.env_names_with_here(), resolve_user)?;
+    merge_environment(&supervisord.environment, &mut groups);
+    let mut notes = unknown_notes(&src.ini);
+    notes.append(&mut ctx.notes);
+    // Supervisor logs parse warnings before parse infos.
+    notes.sort_by_key(|(level, _)| *level);
+    Ok(Config {
+        source: src.main.clone(),
+        supervisord,
+        groups,
+        unix_http_server,
+        inet_http_server,
+        supervisorctl,
+        rpcinterface_supervisor,
+        notes,
+    })
+}
+
+impl Ctx<'_> {
+    fn env_names_with_here(&self) -> Names {
+        let mut n = self.env_names.clone();
+        n.insert("here".into(), Val::Str(self.here_str()));
+        n
+    }
+}
+
+/// Every process gets `[supervisord] environment=` under its own (program keys win).
+fn merge_environment(global: &[(String, String)], groups: &mut [super::model::GroupConfig]) {
+    if global.is_empty() {
+        return;
+    }
+    for p in groups.iter_mut().flat_map(|g| g.processes.iter_mut()) {
+        let mut env = global.to_vec();
+        for (k, v) in p.environment.drain(..) {
+            match env.iter_mut().find(|(ek, _)| *ek == k) {
+                Some(slot) => slot.1 = v,
+                None => env.push((k, v)),
+            }
+        }
+        p.environment = env;
+    }
+}
+
+/// Known option names for a section, or `None` when the section kind itself is unknown.
+fn known_keys(name: &str) -> Option<Vec<&'static str>> {
+    let kind = name.split_once(':').map(|(k, _)| k).unwrap_or(name);
+    let with = |extra: &[&'static str]| {
+        let mut v = program::KEYS.to_vec();
+        v.extend_from_slice(extra);
+        v
+    };
+    match (kind, name.contains(':')) {
+        ("supervisord", false) => Some(supervisord::KEYS.to_vec()),
+        ("program", true) => Some(program::KEYS.to_vec()),
+        ("eventlistener", true) => Some(with(groups::LISTENER_KEYS)),
+        ("fcgi-program", true) => Some(with(groups::FCGI_KEYS)),
+        ("group", true) => Some(groups::GROUP_KEYS.to_vec()),
+        ("include", false) => Some(vec!["files"]),
+        ("unix_http_server", _) => Some(servers::UNIX_KEYS.to_vec()),
+        ("inet_http_server", _) => Some(servers::INET_KEYS.to_vec()),
+        ("supervisorctl", false) => Some(servers::CTL_KEYS.to_vec()),
+        // Factory kwargs: any key is meaningful.
+        ("rpcinterface", true) | ("ctlplugin", true) => Some(Vec::new()),
+        _ => None,
+    }
+}
+
+/// WARN notes for sections and options Supervisor would silently ignore (typos must show).
+fn unknown_notes(ini: &Ini) -> Vec<(Level, String)> {
+    let mut notes = Vec::new();
+    for sec in &ini.sections {
+        match known_keys(&sec.name) {
+            None => notes.push((Level::Warn, unknown_section(sec))),
+            Some(keys) if keys.is_empty() => {}
+            Some(keys) => {
+                for e in sec
+                    .entries
+                    .iter()
+                    .filter(|e| !keys.contains(&e.key.as_str()))
+                {
+                    notes.push((
+                        Level::Warn,
+                        format!(
+                            "{}:{}: [{}] unknown option '{}' ignored",
+                            e.file.display(),
+                            e.line,
+                            sec.name,
+                            e.key
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    notes
+}
+
+fn unknown_section(sec: &Section) -> String {
+    format!(
+        "{}:{}: unknown section [{}] ignored",
+        sec.file.display(),
+        sec.line,
+        sec.name
+    )
+}
+
+pub fn load_ctl(
+    path: &Path,
+    env: &[(String, String)],
+) -> Result<super::model::CtlConfig, ConfigError> {
+    let host = hostname();
+    let env_names = env_expansions(env);
+    let src = read_all(path, &env_names, &host)?;
+    let ctx = Ctx {
+        ini: &src.ini,
+        env_names,
+        here: src.here.clone(),
+        host,
+        notes: Vec::new(),
+    };
+    servers::ctl_strict(&ctx)
+}
