@@ -1,0 +1,176 @@
+//! Event listeners driven by the real supervisord: state sequences, rejection, protocol
+//! violations and ticks.
+
+mod events_support;
+
+use std::time::Duration;
+
+use events_support::*;
+
+/// Payloads of recorded events about process `name`, as `EVENTNAME payload`.
+fn about(records: &[String], name: &str) -> Vec<String> {
+    let needle = format!("processname:{name} ");
+    records
+        .iter()
+        .filter_map(|r| {
+            let (head, payload) = r.split_once('|')?;
+            let event = head.split(' ').next()?;
+            payload
+                .starts_with(&needle)
+                .then(|| format!("{event} {payload}"))
+        })
+        .collect()
+}
+
+#[test]
+fn crash_loop_state_sequence_reaches_listener() {
+    let dir = TestDir::new("crash");
+    let sections = format!(
+        "{}\n[program:crash]\ncommand=/bin/sh -c 'exit 1'\nstartsecs=1\nstartretries=2\n\
+         autorestart=false\n",
+        recording_listener(&dir, "lis", "PROCESS_STATE", "", "buffer_size=50")
+    );
+    let _daemon = Daemon::start(&dir.config(&sections));
+    let fatal = "PROCESS_STATE_FATAL processname:crash groupname:crash from_state:BACKOFF";
+    let done = wait_for(Duration::from_secs(30), || {
+        about(&dir.records("lis.rec"), "crash")
+            .iter()
+            .any(|e| e == fatal)
+    });
+    let seen = about(&dir.records("lis.rec"), "crash");
+    assert!(
+        done,
+        "no FATAL event; got {seen:#?}\nlog:\n{}",
+        dir.main_log()
+    );
+    let expected = [
+        "PROCESS_STATE_STARTING processname:crash groupname:crash from_state:STOPPED tries:0",
+        "PROCESS_STATE_BACKOFF processname:crash groupname:crash from_state:STARTING tries:1",
+        "PROCESS_STATE_STARTING processname:crash groupname:crash from_state:BACKOFF tries:1",
+        "PROCESS_STATE_BACKOFF processname:crash groupname:crash from_state:STARTING tries:2",
+        "PROCESS_STATE_STARTING processname:crash groupname:crash from_state:BACKOFF tries:2",
+        "PROCESS_STATE_BACKOFF processname:crash groupname:crash from_state:STARTING tries:3",
+        fatal,
+    ];
+    assert_eq!(seen, expected);
+    // Serials increase by event and pool serials agree with them in a single pool.
+    let serials: Vec<u64> = dir
+        .records("lis.rec")
+        .iter()
+        .filter_map(|r| r.split(" serial:").nth(1)?.split(' ').next()?.parse().ok())
+        .collect();
+    assert!(
+        serials.windows(2).all(|w| w[1] == w[0] + 1),
+        "serials {serials:?}"
+    );
+}
+
+#[test]
+fn rejected_event_is_redelivered_to_its_own_pool_only() {
+    let dir = TestDir::new("reject");
+    // Two pools of the same priority; Supervisor would duplicate the rejected event into both.
+    let sections = format!(
+        "{}\n{}",
+        recording_listener(
+            &dir,
+            "rej",
+            "REMOTE_COMMUNICATION",
+            ",REJECT_ONCE=\"1\"",
+            "priority=5"
+        ),
+        recording_listener(&dir, "acc", "REMOTE_COMMUNICATION", "", "priority=5"),
+    );
+    let _daemon = Daemon::start(&dir.config(&sections));
+    let sock = dir.socket();
+    let up = wait_for(Duration::from_secs(20), || {
+        xmlrpc(&sock, "supervisor.sendRemoteCommEvent", &["first", "one"])
+            .map(|r| r.contains("<boolean>1</boolean>"))
+            .unwrap_or(false)
+    });
+    assert!(up, "sendRemoteCommEvent failed; log:\n{}", dir.main_log());
+    let twice = wait_for(Duration::from_secs(20), || {
+        dir.records("rej.rec")
+            .iter()
+            .filter(|r| r.contains("type:first"))
+            .count()
+            >= 2
+    });
+    assert!(twice, "rej records: {:#?}", dir.records("rej.rec"));
+    // Same numbers on redelivery.
+    let rej: Vec<String> = dir
+        .records("rej.rec")
+        .into_iter()
+        .filter(|r| r.contains("type:first"))
+        .collect();
+    let header = |r: &str| r.split('|').next().map(str::to_string);
+    assert_eq!(header(&rej[0]), header(&rej[1]));
+    // A marker sent afterwards: once acc has it, anything duplicated would have come before it.
+    xmlrpc(&sock, "supervisor.sendRemoteCommEvent", &["marker", "two"]).expect("second event");
+    let marked = wait_for(Duration::from_secs(20), || {
+        dir.records("acc.rec")
+            .iter()
+            .any(|r| r.contains("type:marker"))
+    });
+    assert!(marked, "acc records: {:#?}", dir.records("acc.rec"));
+    let acc_first = dir
+        .records("acc.rec")
+        .iter()
+        .filter(|r| r.contains("type:first"))
+        .count();
+    assert_eq!(acc_first, 1, "acc records: {:#?}", dir.records("acc.rec"));
+    assert!(
+        dir.main_log().contains("WARN rej: event was rejected"),
+        "{}",
+        dir.main_log()
+    );
+}
+
+#[test]
+fn protocol_violation_puts_listener_in_unknown_with_warning() {
+    let dir = TestDir::new("garbage");
+    let script = dir.write(
+        "garbage.sh",
+        "echo 'this is not the protocol'\nexec sleep 1000\n",
+    );
+    let sections = format!(
+        "[eventlistener:garbage]\ncommand=/bin/sh {}\nevents=PROCESS_STATE\nstartsecs=0\n",
+        script.display()
+    );
+    let _daemon = Daemon::start(&dir.config(&sections));
+    let warning = "WARN garbage: has entered the UNKNOWN state and will no longer receive events, \
+                   this usually indicates the process violated the eventlistener protocol";
+    let seen = wait_for(Duration::from_secs(20), || dir.main_log().contains(warning));
+    assert!(seen, "log:\n{}", dir.main_log());
+}
+
+#[test]
+fn tick_5_arrives_within_about_five_seconds() {
+    let dir = TestDir::new("tick");
+    let sections = recording_listener(&dir, "ticker", "TICK_5", "", "");
+    let _daemon = Daemon::start(&dir.config(&sections));
+    // At most 5 s to the next boundary, plus startup on a busy machine.
+    let got = wait_for(Duration::from_secs(15), || {
+        !dir.records("ticker.rec").is_empty()
+    });
+    assert!(got, "no tick; log:\n{}", dir.main_log());
+    let rec = &dir.records("ticker.rec")[0];
+    assert!(
+        rec.starts_with("TICK_5 ver:3.0 server:evtest serial:"),
+        "{rec}"
+    );
+    assert!(
+        rec.contains(" pool:ticker poolserial:0 eventname:TICK_5 len:15|when:"),
+        "{rec}"
+    );
+    let when: u64 = rec
+        .rsplit("when:")
+        .next()
+        .and_then(|w| w.parse().ok())
+        .expect("when");
+    assert_eq!(when % 5, 0);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    assert!(now.abs_diff(when) <= 15, "when {when}, now {now}");
+}
