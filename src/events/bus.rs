@@ -124,6 +124,20 @@ impl EventBus {
         let _ = self.inner.tx.send(Msg::AddPool(Box::new(pool)));
     }
 
+    /// A group became active: its pool (for a listener group) is created before
+    /// PROCESS_GROUP_ADDED is published, so a pool hears about its own group, as in Supervisor.
+    pub fn group_added(&self, group: &GroupConfig) -> Result<(), String> {
+        let added = self.add_group(group);
+        self.publish(Event::ProcessGroupAdded(group.name.clone()));
+        added
+    }
+
+    /// A group was removed: its pool goes, then PROCESS_GROUP_REMOVED is published.
+    pub fn group_removed(&self, name: &str) {
+        self.remove_group(name);
+        self.publish(Event::ProcessGroupRemoved(name.to_string()));
+    }
+
     /// Drops a pool and its buffered events.
     pub fn remove_group(&self, name: &str) {
         let mut pools = lock(&self.inner.pools);
@@ -401,8 +415,8 @@ mod tests {
     use super::*;
     use crate::config::{EventListenerConfig, GroupKind};
     use crate::events::event::StateChange;
+    use crate::events::testutil::attach;
     use crate::programs::ProcessState;
-    use std::io::BufRead;
 
     fn group(name: &str, events: &[&str]) -> GroupConfig {
         GroupConfig {
@@ -427,39 +441,6 @@ mod tests {
             expected: true,
             pid,
         })
-    }
-
-    /// The test plays the listener on the far ends of two pipes.
-    struct FakeListener {
-        events_in: std::io::BufReader<File>,
-        replies: File,
-    }
-
-    fn attach(bus: &EventBus, group: &str, name: &str, pid: i32) -> FakeListener {
-        let (stdin_r, stdin_w) = nix::unistd::pipe().unwrap();
-        let (stdout_r, stdout_w) = nix::unistd::pipe().unwrap();
-        bus.attach_listener(group, name, pid, stdin_w, stdout_r);
-        FakeListener {
-            events_in: std::io::BufReader::new(File::from(stdin_r)),
-            replies: File::from(stdout_w),
-        }
-    }
-
-    impl FakeListener {
-        fn read_event(&mut self) -> (String, String) {
-            let mut header = String::new();
-            self.events_in.read_line(&mut header).unwrap();
-            let len: usize = header
-                .trim_end()
-                .rsplit("len:")
-                .next()
-                .unwrap()
-                .parse()
-                .unwrap();
-            let mut body = vec![0u8; len];
-            self.events_in.read_exact(&mut body).unwrap();
-            (header, String::from_utf8(body).unwrap())
-        }
     }
 
     #[test]

@@ -14,9 +14,12 @@
 pub mod bus;
 pub mod capture;
 pub mod event;
+pub mod observe;
 pub mod pool;
 pub mod protocol;
 pub mod router;
+#[cfg(test)]
+mod testutil;
 pub mod tick;
 pub mod types;
 

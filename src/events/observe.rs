@@ -1,0 +1,209 @@
+//! Turns a process's output into PROCESS_LOG_* and PROCESS_COMMUNICATION_* events: the
+//! observer the log sinks call with every chunk a channel produces.
+
+use std::sync::{Arc, Mutex};
+
+use crate::config::ProcessConfig;
+
+use super::bus::EventBus;
+use super::capture::{Capture, Segment};
+use super::event::{Event, Stream};
+use super::types::EventType;
+
+/// Same shape as the log sink's observer hook.
+pub type OutputObserver = Arc<dyn Fn(&[u8]) + Send + Sync>;
+
+/// The observer for one channel of one running process (`pid`), or `None` when the channel
+/// has neither `*_events_enabled` nor `*_capture_maxbytes` set.
+pub fn output_observer(
+    bus: &EventBus,
+    process: &ProcessConfig,
+    stream: Stream,
+    pid: i32,
+) -> Option<OutputObserver> {
+    let cfg = match stream {
+        Stream::Stdout => &process.stdout,
+        Stream::Stderr => &process.stderr,
+    };
+    if !cfg.events_enabled && cfg.capture_maxbytes == 0 {
+        return None;
+    }
+    let emitter = Emitter {
+        bus: bus.clone(),
+        stream,
+        process: process.name.clone(),
+        group: process.group.clone(),
+        pid,
+        log_events: cfg.events_enabled,
+    };
+    let capture =
+        (cfg.capture_maxbytes > 0).then(|| Mutex::new(Capture::new(cfg.capture_maxbytes)));
+    Some(Arc::new(move |data: &[u8]| match &capture {
+        None => emitter.log(data),
+        Some(c) => {
+            let segments = c.lock().unwrap_or_else(|e| e.into_inner()).feed(data);
+            for s in segments {
+                match s {
+                    // Text inside the markers is also PROCESS_LOG material, as in Supervisor.
+                    Segment::Normal(d) | Segment::Captured(d) => emitter.log(&d),
+                    Segment::Communication(d) => emitter.communication(d),
+                }
+            }
+        }
+    }))
+}
+
+struct Emitter {
+    bus: EventBus,
+    stream: Stream,
+    process: String,
+    group: String,
+    pid: i32,
+    log_events: bool,
+}
+
+impl Emitter {
+    fn log(&self, data: &[u8]) {
+        let kind = match self.stream {
+            Stream::Stdout => EventType::ProcessLogStdout,
+            Stream::Stderr => EventType::ProcessLogStderr,
+        };
+        if !self.log_events || data.is_empty() || !self.bus.wants(kind) {
+            return;
+        }
+        self.bus.publish(Event::ProcessLog {
+            stream: self.stream,
+            process: self.process.clone(),
+            group: self.group.clone(),
+            pid: self.pid,
+            data: data.to_vec(),
+        });
+    }
+
+    fn communication(&self, data: Vec<u8>) {
+        log::debug!(
+            "'{}' {} emitted a comm event",
+            self.process,
+            self.stream.name()
+        );
+        self.bus.publish(Event::ProcessCommunication {
+            stream: self.stream,
+            process: self.process.clone(),
+            group: self.group.clone(),
+            pid: self.pid,
+            data,
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{AutoRestart, LogConfig, LogFile};
+    use crate::events::event::StateChange;
+    use crate::events::pool::Pool;
+    use crate::events::testutil::attach;
+    use crate::events::types::EventMask;
+    use crate::programs::ProcessState;
+    use std::io::Write;
+
+    fn log_config(events: bool, capture: u64) -> LogConfig {
+        LogConfig {
+            file: LogFile::None,
+            maxbytes: 0,
+            backups: 0,
+            capture_maxbytes: capture,
+            events_enabled: events,
+            syslog: false,
+            prefix: None,
+        }
+    }
+
+    fn process(stdout: LogConfig, stderr: LogConfig) -> ProcessConfig {
+        ProcessConfig {
+            name: "chatty".into(),
+            group: "chatty".into(),
+            program_name: "chatty".into(),
+            command: "x".into(),
+            argv: vec!["x".into()],
+            priority: 999,
+            autostart: true,
+            autorestart: AutoRestart::Unexpected,
+            startsecs: 1,
+            startretries: 3,
+            exitcodes: vec![0],
+            stopsignal: 15,
+            stopwaitsecs: 10,
+            stopasgroup: false,
+            killasgroup: false,
+            user: None,
+            directory: None,
+            umask: None,
+            environment: Vec::new(),
+            serverurl: None,
+            redirect_stderr: false,
+            stdout,
+            stderr,
+            here: "/".into(),
+            essential: false,
+            depends_on: Vec::new(),
+            healthcheck: None,
+        }
+    }
+
+    #[test]
+    fn no_observer_without_events_or_capture() {
+        let bus = EventBus::start("t").unwrap();
+        let p = process(log_config(false, 0), log_config(true, 0));
+        assert!(output_observer(&bus, &p, Stream::Stdout, 1).is_none());
+        assert!(output_observer(&bus, &p, Stream::Stderr, 1).is_some());
+        bus.stop();
+    }
+
+    #[test]
+    fn log_and_communication_events_reach_a_listener() {
+        let bus = EventBus::start("t").unwrap();
+        let mask = EventMask::parse(&["PROCESS_LOG", "PROCESS_COMMUNICATION"]).unwrap();
+        bus.add_pool(Pool::new("lis", mask, 10, &["lis".to_string()]));
+        let mut l = attach(&bus, "lis", "lis", 77);
+        bus.publish(Event::ProcessState(StateChange {
+            process: "lis".into(),
+            group: "lis".into(),
+            from: ProcessState::Starting,
+            to: ProcessState::Running,
+            tries: 0,
+            expected: true,
+            pid: 77,
+        }));
+        l.replies.write_all(b"READY\n").unwrap();
+        let p = process(log_config(true, 100), log_config(false, 0));
+        let observe = output_observer(&bus, &p, Stream::Stdout, 20678).unwrap();
+        observe(b"hi <!--XSUPERVISOR:BEGIN-->secret");
+        observe(b"<!--XSUPERVISOR:END-->");
+        let mut got = Vec::new();
+        for _ in 0..3 {
+            let (h, body) = l.read_event();
+            got.push((h.split("eventname:").nth(1).unwrap_or("").to_string(), body));
+            l.replies.write_all(b"RESULT 2\nOKREADY\n").unwrap();
+        }
+        assert_eq!(
+            got,
+            vec![
+                (
+                    "PROCESS_LOG_STDOUT len:64\n".to_string(),
+                    "processname:chatty groupname:chatty pid:20678 channel:stdout\nhi ".to_string()
+                ),
+                (
+                    "PROCESS_LOG_STDOUT len:67\n".to_string(),
+                    "processname:chatty groupname:chatty pid:20678 channel:stdout\nsecret"
+                        .to_string()
+                ),
+                (
+                    "PROCESS_COMMUNICATION_STDOUT len:52\n".to_string(),
+                    "processname:chatty groupname:chatty pid:20678\nsecret".to_string()
+                ),
+            ]
+        );
+        bus.stop();
+    }
+}
