@@ -23,6 +23,7 @@ fn about(records: &[String], name: &str) -> Vec<String> {
 }
 
 #[test]
+#[ignore = "enabled once the engine is integrated with the event bus"]
 fn crash_loop_state_sequence_reaches_listener() {
     let dir = TestDir::new("crash");
     let sections = format!(
@@ -66,6 +67,7 @@ fn crash_loop_state_sequence_reaches_listener() {
 }
 
 #[test]
+#[ignore = "enabled once the engine is integrated with the event bus"]
 fn rejected_event_is_redelivered_to_its_own_pool_only() {
     let dir = TestDir::new("reject");
     // Two pools of the same priority; Supervisor would duplicate the rejected event into both.
@@ -126,6 +128,7 @@ fn rejected_event_is_redelivered_to_its_own_pool_only() {
 }
 
 #[test]
+#[ignore = "enabled once the engine is integrated with the event bus"]
 fn protocol_violation_puts_listener_in_unknown_with_warning() {
     let dir = TestDir::new("garbage");
     let script = dir.write(
@@ -144,6 +147,7 @@ fn protocol_violation_puts_listener_in_unknown_with_warning() {
 }
 
 #[test]
+#[ignore = "enabled once the engine is integrated with the event bus"]
 fn tick_5_arrives_within_about_five_seconds() {
     let dir = TestDir::new("tick");
     let sections = recording_listener(&dir, "ticker", "TICK_5", "", "");
