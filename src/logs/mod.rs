@@ -9,7 +9,6 @@
 //!   [`Sink::bytes_written`] / [`Sink::bytes_dropped`], [`Sink::set_observer`] (capture/events).
 //! - [`cleanup_auto_logs`]: start-up removal of old AUTO logs.
 //! - [`init_main_log`] and friends: the `log` crate logger in Supervisor's format.
-//! - [`read`]: reading log files by path for the control plane (readLog, tail, follow).
 
 mod ansi;
 mod auto;
@@ -17,7 +16,6 @@ mod fdio;
 mod main_log;
 mod prefix;
 mod pump;
-pub mod read;
 mod rotate;
 mod sink;
 mod stream;
