@@ -166,7 +166,8 @@ pub struct ProcessConfig {
     pub user: Option<UserSpec>,
     pub directory: Option<PathBuf>,
     pub umask: Option<u32>,
-    /// Program `environment=`, in written order.
+    /// `[supervisord] environment=` overlaid with the program's `environment=` (program keys
+    /// win), in written order, as Supervisor merges them at load time.
     pub environment: Vec<(String, String)>,
     /// `None` for AUTO.
     pub serverurl: Option<String>,

@@ -356,6 +356,15 @@ pub fn load_config(opts: &Options) -> Result<Config, ConfigError> {
     Ok(config)
 }
 
+/// [`load_config`] for startup and reload: a config error is printed as a usage error
+/// (`Error: ...` / `For help, use ...`) and becomes exit status 2, as in Supervisor.
+pub fn load_or_usage(argv0: &str, opts: &Options) -> Result<Config, i32> {
+    load_config(opts).map_err(|e| {
+        print_usage_error(argv0, &e.to_string());
+        2
+    })
+}
+
 /// A word quoted for a POSIX shell only when it needs it (like Python's `shlex.quote`).
 fn shell_quote(s: &str) -> String {
     let safe = |c: char| c.is_ascii_alphanumeric() || "@%+=:,./-_".contains(c);
