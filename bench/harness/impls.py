@@ -1,0 +1,68 @@
+"""The two implementations under test and how to get their binaries."""
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent.parent
+REPO = BENCH.parent
+VENV = BENCH / ".venv"
+SUPERVISOR_VERSION = "4.3.0"
+
+
+@dataclass
+class Impl:
+    key: str
+    title: str
+    supervisord: str
+    supervisorctl: str
+    unavailable: str = ""
+
+
+def python_impl(log):
+    """Python Supervisor from PyPI in bench/.venv (installed on first use)."""
+    bindir = VENV / "bin"
+    impl = Impl("python", f"Python {SUPERVISOR_VERSION}", str(bindir / "supervisord"),
+                str(bindir / "supervisorctl"))
+    if installed_version(impl.supervisord) == SUPERVISOR_VERSION:
+        return impl
+    log(f"installing supervisor=={SUPERVISOR_VERSION} into {VENV}")
+    steps = [
+        [sys.executable, "-m", "venv", str(VENV)],
+        [str(bindir / "pip"), "install", "--quiet", "--disable-pip-version-check",
+         f"supervisor=={SUPERVISOR_VERSION}"],
+    ]
+    for step in steps:
+        try:
+            done = subprocess.run(step, capture_output=True, text=True, timeout=300)
+        except (OSError, subprocess.TimeoutExpired) as err:
+            impl.unavailable = f"install failed ({' '.join(step[:3])}): {err}"
+            return impl
+        if done.returncode != 0:
+            impl.unavailable = f"install failed ({' '.join(step[:3])}): {done.stderr.strip()[-300:]}"
+            return impl
+    if installed_version(impl.supervisord) != SUPERVISOR_VERSION:
+        impl.unavailable = f"{impl.supervisord} --version is not {SUPERVISOR_VERSION} after install"
+    return impl
+
+
+def installed_version(supervisord):
+    if not os.access(supervisord, os.X_OK):
+        return None
+    try:
+        done = subprocess.run([supervisord, "--version"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout.strip()
+
+
+def ours_impl(bindir=None):
+    """supervisord-rs from target/release (built by `cargo build --release --bins`)."""
+    bindir = Path(bindir) if bindir else REPO / "target" / "release"
+    impl = Impl("ours", "supervisord-rs", str(bindir / "supervisord"), str(bindir / "supervisorctl"))
+    missing = [p for p in (impl.supervisord, impl.supervisorctl) if not os.access(p, os.X_OK)]
+    if missing:
+        impl.unavailable = f"not built ({', '.join(missing)}): run cargo build --release --bins"
+    return impl

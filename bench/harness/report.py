@@ -1,0 +1,121 @@
+"""The Markdown table (and headline ratios) of a run."""
+
+import statistics
+
+IMPLS = ("python", "ours")
+
+
+def fmt(value, digits):
+    if value is None:
+        return "—"
+    if digits == 0 or (value == int(value) and abs(value) >= 1000):
+        return f"{value:,.0f}"
+    return f"{value:.{digits}f}"
+
+
+def cell(results, metric, impl, unavailable):
+    values = results.values(metric.key, impl)
+    failure = results.failure(metric.key, impl)
+    if not values:
+        if unavailable:
+            return "n/a"
+        return "FAIL" if failure else "—"
+    med = statistics.median(values)
+    text = fmt(med, metric.digits)
+    if len(values) > 1 and min(values) != max(values):
+        text += f" ({fmt(min(values), metric.digits)}–{fmt(max(values), metric.digits)})"
+    if failure:
+        text += " (some runs failed)"
+    return text
+
+
+def ratio(results, metric):
+    py, ours = results.median(metric.key, "python"), results.median(metric.key, "ours")
+    if py is None or ours is None:
+        return "—"
+    if ours == 0:
+        return "∞" if py > 0 else "1×" if py == 0 else "—"
+    return f"{py / ours:.3g}×"
+
+
+def verdict(results, metric, unavailable):
+    if metric.target is None:
+        return ""
+    if unavailable or not results.values(metric.key, "ours"):
+        return "pending" if unavailable else "no (failed)"
+    met = metric.target.met(results.median(metric.key, "ours"))
+    return "—" if met is None else "yes" if met else "**no**"
+
+
+def table(results, impls):
+    unavailable = {key: impls[key].unavailable for key in IMPLS}
+    lines = [
+        f"| Scenario | unit | {impls['python'].title} | {impls['ours'].title} | "
+        "Python / ours | target (ours) | met |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for metric in results.metrics:
+        if metric.reference:
+            continue
+        target = metric.target.text if metric.target else ""
+        lines.append(
+            f"| {metric.label} | {metric.unit} | "
+            f"{cell(results, metric, 'python', unavailable['python'])} | "
+            f"{cell(results, metric, 'ours', unavailable['ours'])} | "
+            f"{ratio(results, metric)} | {target} | {verdict(results, metric, unavailable['ours'])} |")
+    return "\n".join(lines)
+
+
+def headlines(results):
+    lines = []
+    for metric in results.metrics:
+        if not metric.headline:
+            continue
+        py, ours = results.median(metric.key, "python"), results.median(metric.key, "ours")
+        unit = f" {metric.unit}" if metric.unit else ""
+        lines.append(f"- {metric.label}: {fmt(py, metric.digits)}{unit} (Python) vs "
+                     f"{fmt(ours, metric.digits)}{unit} (ours), ratio {ratio(results, metric)}")
+    return "\n".join(lines)
+
+
+def failures(results, impls):
+    """One line per distinct failure, naming the metrics it left without a value."""
+    grouped = {}
+    for key, by_impl in results.failures.items():
+        for impl, message in by_impl.items():
+            grouped.setdefault((impl, message), []).append(key)
+    return "\n".join(f"- {impls[impl].title} ({', '.join(f'`{k}`' for k in keys)}): {message}"
+                     for (impl, message), keys in grouped.items())
+
+
+def render(results, impls, machine, mode):
+    parts = [
+        f"# supervisord-rs vs Python Supervisor: {mode} run",
+        "",
+        "Machine: " + ", ".join(f"{k} {v}" for k, v in machine.items()),
+        "",
+        "Cells: median (min–max) over all samples of all repetitions. Ratio = Python median / "
+        "ours (above 1 means Python's number is larger: better for us on time, memory and "
+        "wakeups, worse on throughput).",
+        "",
+        "## Headline",
+        "",
+        headlines(results),
+        "",
+        "## Results",
+        "",
+        table(results, impls),
+    ]
+    cat = results.values("capture_cat_mbps", "ref")
+    if cat:
+        parts += ["", f"Reference, no supervisor: `producer | cat > file` "
+                      f"{statistics.median(cat):.0f} MB/s (median of {len(cat)})."]
+    for key in IMPLS:
+        if impls[key].unavailable:
+            parts += ["", f"{impls[key].title}: n/a — {impls[key].unavailable}"]
+    if results.notes:
+        parts += ["", "## Notes", ""] + [f"- {note}" for note in results.notes]
+    failed = failures(results, impls)
+    if failed:
+        parts += ["", "## Failures", "", failed]
+    return "\n".join(parts) + "\n"

@@ -1,0 +1,95 @@
+"""Scenario 3: the control plane.
+
+`supervisorctl status` wall time (each implementation's own client, and the other one's as a
+compatibility cross-check), and getAllProcessInfo request -> response time over one kept-open
+HTTP/1.1 connection on the unix socket.
+"""
+
+import subprocess
+import time
+
+from ..conf import sleepers
+from ..errors import ImplError
+from ..results import Metric, Target
+from .base import Scenario, daemon_with
+
+WARMUP_CALLS = 3
+
+
+class Control(Scenario):
+    key = "ctl"
+    title = "Control plane"
+
+    def __init__(self, sizes, status_runs, rpc_calls, reps):
+        super().__init__(reps)
+        self.sizes = sizes
+        self.status_runs = status_runs
+        self.rpc_calls = rpc_calls
+
+    def metrics(self):
+        found = []
+        for n in self.sizes:
+            found.append(Metric(f"status_{n}", f"`supervisorctl status` wall time, {n} programs",
+                                "ms", Target("<=", 2.0, "≤ 2"), headline=n == max(self.sizes)))
+        for n in self.sizes:
+            found.append(Metric(f"status_cross_{n}",
+                                f"`supervisorctl status`, {n} programs, other implementation's "
+                                "client against this daemon", "ms"))
+        for n in self.sizes:
+            found.append(Metric(f"gapi_{n}", f"getAllProcessInfo over keep-alive, {n} programs",
+                                "ms", Target("<=", 1.0, "≤ 1") if n <= 200 else None, digits=3,
+                                headline=n == max(self.sizes)))
+        return found
+
+    def run(self, impl, ctx, rec):
+        for n in self.sizes:
+            with daemon_with(impl, ctx, sleepers(n), running=n) as daemon:
+                for _ in range(self.status_runs):
+                    rec(f"status_{n}", status_time(impl.supervisorctl, daemon, n))
+                other = ctx.other(impl)
+                if other is not None:
+                    self.cross(other, daemon, n, rec)
+                rec(f"gapi_{n}", *self.rpc_times(daemon, n, rec))
+
+    def cross(self, other, daemon, n, rec):
+        """The other implementation's client against this daemon: a failure here belongs to
+        either side, so it is recorded without ending the scenario."""
+        try:
+            for _ in range(self.status_runs):
+                rec(f"status_cross_{n}", status_time(other.supervisorctl, daemon, n))
+        except ImplError as err:
+            rec.fail(f"status_cross_{n}", f"{other.title} client: {err}")
+
+    def rpc_times(self, daemon, n, rec):
+        times = []
+        with daemon.rpc() as rpc:
+            infos = rpc.call("supervisor.getAllProcessInfo")
+            if len(infos) != n:
+                raise ImplError(f"getAllProcessInfo returned {len(infos)} entries, expected {n}")
+            for _ in range(WARMUP_CALLS):
+                rpc.call_raw("supervisor.getAllProcessInfo")
+            connects = rpc.connects
+            for _ in range(self.rpc_calls):
+                start = time.perf_counter()
+                rpc.call_raw("supervisor.getAllProcessInfo")
+                times.append((time.perf_counter() - start) * 1000)
+            if rpc.connects != connects:
+                rec.note(f"{daemon.impl.title} closed the keep-alive connection during "
+                         "getAllProcessInfo calls: those times include reconnecting.")
+        return times
+
+
+def status_time(ctl, daemon, n):
+    """Milliseconds for one `supervisorctl -c CONF status`, checked for exit 0 and n lines."""
+    argv = [ctl, "-c", str(daemon.setup.conf), "status"]
+    start = time.perf_counter()
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    except subprocess.TimeoutExpired:
+        raise ImplError(f"{ctl} status did not finish within 60 s") from None
+    elapsed = (time.perf_counter() - start) * 1000
+    lines = [line for line in done.stdout.splitlines() if line.strip()]
+    if done.returncode != 0 or len(lines) != n:
+        raise ImplError(f"{ctl} status exited {done.returncode} with {len(lines)} lines "
+                        f"(expected 0 and {n}): {(done.stdout + done.stderr)[-300:]!r}")
+    return elapsed
