@@ -490,3 +490,26 @@ fn missing_and_unreadable_files() {
     let e = config::load(Path::new("/tmp"), &env()).expect_err("directory");
     assert_eq!(e.message, "could not read config file /tmp");
 }
+
+#[test]
+fn supervisorctl_reads_only_its_section() {
+    let d = TempDir::new("ctl");
+    let conf = d.write(
+        "supervisord.conf",
+        "[supervisord]\n[supervisorctl]\nserverurl=unix://%(here)s/x/../sv.sock\nusername=%(ENV_APP)s\nhistory_file=%(here)s/h\n",
+    );
+    let c = config::load_ctl(&conf, &env()).expect("ctl config");
+    assert_eq!(
+        c.serverurl,
+        format!("unix://{}", d.0.join("sv.sock").display())
+    );
+    assert_eq!(c.username.as_deref(), Some("shop"));
+    assert_eq!(c.prompt, "supervisor");
+    assert_eq!(c.history_file, Some(d.0.join("h")));
+    let bare = d.write("bare.conf", "[supervisord]\n");
+    let e = config::load_ctl(&bare, &env()).expect_err("no section");
+    assert_eq!(
+        e.message,
+        ".ini file does not include supervisorctl section"
+    );
+}

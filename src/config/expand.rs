@@ -168,6 +168,8 @@ fn read_flags(chars: &[char], mut i: usize, spec: &mut Spec) -> usize {
     i
 }
 
+const MAX_WIDTH: usize = 1 << 16;
+
 fn read_number(chars: &[char], mut i: usize, n: &mut usize) -> Result<usize, FmtError> {
     if chars.get(i) == Some(&'*') {
         return Err(FmtError::Bad("* wants int".into()));
@@ -175,6 +177,10 @@ fn read_number(chars: &[char], mut i: usize, n: &mut usize) -> Result<usize, Fmt
     while let Some(d) = chars.get(i).and_then(|c| c.to_digit(10)) {
         *n = n.saturating_mul(10).saturating_add(d as usize);
         i += 1;
+    }
+    // Refuse absurd widths instead of allocating gigabytes of padding.
+    if *n > MAX_WIDTH {
+        return Err(FmtError::Bad("width too big".into()));
     }
     Ok(i)
 }

@@ -172,18 +172,34 @@ fn unknown_section(sec: &Section) -> String {
     )
 }
 
+/// supervisorctl's reading of a config: the main file only (no includes), which must have a
+/// `[supervisorctl]` section.
 pub fn load_ctl(
     path: &Path,
     env: &[(String, String)],
 ) -> Result<super::model::CtlConfig, ConfigError> {
-    let host = hostname();
-    let env_names = env_expansions(env);
-    let src = read_all(path, &env_names, &host)?;
+    let text = super::source::read_text(path)?;
+    let main = super::source::normalize(path);
+    let mut ini = Ini::default();
+    ini.read_str(&text, &main)?;
+    if ini.section("supervisorctl").is_none() {
+        return Err(ConfigError {
+            file: Some(main),
+            line: None,
+            section: None,
+            option: None,
+            message: ".ini file does not include supervisorctl section".into(),
+        });
+    }
+    let here = main
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("/"));
     let ctx = Ctx {
-        ini: &src.ini,
-        env_names,
-        here: src.here.clone(),
-        host,
+        ini: &ini,
+        env_names: env_expansions(env),
+        here,
+        host: hostname(),
         notes: Vec::new(),
     };
     servers::ctl_strict(&ctx)

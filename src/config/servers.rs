@@ -160,6 +160,9 @@ pub fn ctl_strict(ctx: &Ctx) -> Result<CtlConfig, ConfigError> {
     if let Some(p) = v.get("prompt", &names)? {
         c.prompt = p;
     }
-    c.history_file = v.get("history_file", &with_here)?.map(|h| expanduser(&h));
+    c.history_file = v
+        .get("history_file", &with_here)?
+        .filter(|h| !h.is_empty())
+        .map(|h| normalize(&expanduser(&h)));
     Ok(c)
 }

@@ -49,7 +49,7 @@ fn file_error(path: &Path, message: String) -> ConfigError {
     }
 }
 
-fn read_text(path: &Path) -> Result<String, ConfigError> {
+pub fn read_text(path: &Path) -> Result<String, ConfigError> {
     if std::fs::symlink_metadata(path).is_err() && !path.exists() {
         return Err(file_error(
             path,
