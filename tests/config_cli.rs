@@ -191,3 +191,20 @@ fn check_config_reports_unknown_keys_as_warnings() {
         )
     );
 }
+
+#[test]
+fn command_line_user_replaces_an_invalid_file_user() {
+    let dir = TempDir::new("useropt");
+    let conf = dir.0.join("supervisord.conf");
+    std::fs::write(
+        &conf,
+        "[supervisord]\nuser=nosuchuser\n[program:p]\ncommand=/bin/true\n",
+    )
+    .expect("write");
+    let conf = conf.to_str().expect("utf-8");
+    let out = run(&["--check-config", "-c", conf], &dir.0);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("[supervisord] user: Invalid user name nosuchuser"));
+    let out = run(&["--check-config", "-c", conf, "-u", "root"], &dir.0);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}

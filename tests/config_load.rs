@@ -344,6 +344,12 @@ fn includes_merge_sections_and_expand_here_per_file() {
         !has_note(&c, Level::Warn, "nothing/*.conf"),
         "[include] of an included file is ignored"
     );
+    let b = d.0.join("conf.d/b.conf");
+    let nested = format!(
+        "{}:3: [include] in an included file is ignored",
+        b.display()
+    );
+    assert!(has_note(&c, Level::Warn, &nested));
 }
 
 #[test]

@@ -39,7 +39,13 @@ pub fn env_expansions(env: &[(String, String)]) -> Names {
         .collect()
 }
 
-pub fn load(path: &Path, env: &[(String, String)]) -> Result<Config, ConfigError> {
+/// `user_override` (the command line's `-u`) replaces `[supervisord] user=` before that value
+/// is resolved, as in Supervisor, so an invalid file value does not matter then.
+pub fn load(
+    path: &Path,
+    env: &[(String, String)],
+    user_override: Option<&str>,
+) -> Result<Config, ConfigError> {
     let host = hostname();
     let env_names = env_expansions(env);
     let src = read_all(path, &env_names, &host)?;
@@ -66,7 +72,10 @@ pub fn load(path: &Path, env: &[(String, String)]) -> Result<Config, ConfigError
     let inet_http_server = servers::inet(&ctx)?;
     let unix_http_server = servers::unix(&ctx)?;
     let supervisorctl = servers::ctl(&mut ctx);
-    supervisord.user = sup_view.conv_opt("user", &ctx.env_names_with_here(), resolve_user)?;
+    supervisord.user = match user_override {
+        Some(u) => Some(resolve_user(u).map_err(ConfigError::plain)?),
+        None => sup_view.conv_opt("user", &ctx.env_names_with_here(), resolve_user)?,
+    };
     merge_environment(&supervisord.environment, &mut groups);
     let mut notes = unknown_notes(&src.ini);
     notes.append(&mut ctx.notes);

@@ -61,7 +61,16 @@ impl std::error::Error for ConfigError {}
 
 /// Loads and validates the config at `path` using `env` for `%(ENV_X)s` expansions.
 pub fn load(path: &Path, env: &[(String, String)]) -> Result<Config, ConfigError> {
-    load::load(path, env)
+    load::load(path, env, None)
+}
+
+/// [`load`] with the command line's `-u USER` taking the place of `[supervisord] user=`.
+pub fn load_with_user(
+    path: &Path,
+    env: &[(String, String)],
+    user: Option<&str>,
+) -> Result<Config, ConfigError> {
+    load::load(path, env, user)
 }
 
 /// Reads only `[supervisorctl]` of the config at `path` (what supervisorctl needs), strictly:

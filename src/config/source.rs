@@ -148,7 +148,9 @@ pub fn read_all(path: &Path, env_names: &Names, host: &str) -> Result<Source, Co
                 continue;
             };
             let abs = normalize(&file);
-            ini.read_str(&String::from_utf8_lossy(&bytes), &abs)?;
+            let text = String::from_utf8_lossy(&bytes);
+            note_nested_include(&text, &abs, &mut notes);
+            ini.read_str(&text, &abs)?;
             expand_here(&mut ini, abs.parent().unwrap_or(Path::new("/")));
         }
     }
@@ -158,6 +160,24 @@ pub fn read_all(path: &Path, env_names: &Names, host: &str) -> Result<Source, Co
         here,
         notes,
     })
+}
+
+/// Only the main file's `[include]` is honoured; say so when an included file has one.
+fn note_nested_include(text: &str, file: &Path, notes: &mut Vec<(Level, String)>) {
+    let mut own = Ini::default();
+    if own.read_str(text, file).is_err() {
+        return; // The merge below reports the parse error.
+    }
+    if let Some(sec) = own.section("include") {
+        notes.push((
+            Level::Warn,
+            format!(
+                "{}:{}: [include] in an included file is ignored (only the main file's [include] is used)",
+                file.display(),
+                sec.line
+            ),
+        ));
+    }
 }
 
 #[cfg(test)]

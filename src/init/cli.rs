@@ -2,7 +2,7 @@
 //! short flags, `-cFILE`, unique long prefixes, `--`), its usage errors, plus `--check-config`.
 
 use crate::config::convert::{
-    byte_size, existing_directory, existing_dirpath, integer, logging_level, octal, resolve_user,
+    byte_size, existing_directory, existing_dirpath, integer, logging_level, octal,
 };
 use crate::config::{self, Config, ConfigError, Overrides};
 use std::ffi::OsString;
@@ -41,6 +41,7 @@ Options:
                              e.g. 'cumulative,callers')
 --check-config -- load and validate the configuration, print the processes it
                   defines (one line each) and exit (0 if valid, 2 if not)
+
 ";
 
 /// Short options as Python's getopt spells them (`x:` takes a value).
@@ -348,11 +349,8 @@ pub fn load_config(opts: &Options) -> Result<Config, ConfigError> {
             )
         })
         .collect();
-    let mut config = config::load(&path, &env)?;
+    let mut config = config::load_with_user(&path, &env, opts.user.as_deref())?;
     opts.overrides.apply(&mut config);
-    if let Some(u) = &opts.user {
-        config.supervisord.user = Some(resolve_user(u).map_err(ConfigError::plain)?);
-    }
     Ok(config)
 }
 
