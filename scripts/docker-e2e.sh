@@ -1,0 +1,439 @@
+#!/usr/bin/env bash
+# End-to-end tests of the supervisord-rs image against a real Docker engine.
+#
+# Runs scripts/docker-setup.sh (installs and starts an engine when needed, imports a local busybox
+# base image), builds docker/Dockerfile on that base with docker/build.sh, then runs the checks,
+# each in its own container (`--network none`). Prints PASS/FAIL per check and a closing line
+# `N passed, M failed`; exits non-zero when any check fails.
+#
+# When no engine can be started the tests are skipped (exit 0), except with CI=true, where that
+# is a failure. A dockerd started by the setup is stopped at the end; every container and image
+# made here is removed.
+#
+# Environment:
+#   E2E_PROFILE   cargo profile for the image's binaries: release (default) or dev
+#   E2E_BIN_DIR   use static binaries from this directory instead of building them
+#   E2E_KEEP      set to 1 to keep failed containers for inspection
+set -uo pipefail
+
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+RUN_ID=$$
+LABEL=supervisord-rs-e2e=$RUN_ID
+BASE_IMAGE=supervisord-rs-e2e/busybox:latest
+IMAGE=supervisord-rs-e2e/image:$RUN_ID
+SCRATCH_IMAGE=supervisord-rs-e2e/scratch:$RUN_ID
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/supervisord-rs-e2e.XXXXXX")
+STATE_FILE=$WORK/dockerd.pid
+PASSED=0
+FAILED=0
+
+# ---------------------------------------------------------------------------------------------
+# Reporting and cleanup
+
+pass() { echo "PASS: $1"; PASSED=$((PASSED + 1)); }
+
+fail() {
+    echo "FAIL: $1"
+    FAILED=$((FAILED + 1))
+}
+
+# check NAME FUNCTION [ARGS...]: runs one check; its output is shown only when it fails.
+check() {
+    local name=$1 out=$WORK/check.out
+    shift
+    if "$@" >"$out" 2>&1; then
+        pass "$name"
+    else
+        fail "$name"
+        sed 's/^/    /' "$out" | tail -n 40
+    fi
+}
+
+summary_and_exit() {
+    echo "$PASSED passed, $FAILED failed"
+    [ "$FAILED" -eq 0 ]
+    exit $?
+}
+
+stop_started_dockerd() {
+    [ -s "$STATE_FILE" ] || return 0
+    local pid deadline
+    pid=$(head -n 1 "$STATE_FILE")
+    echo "docker-e2e: stopping dockerd (pid $pid)" >&2
+    kill -TERM "$pid" 2>/dev/null || return 0
+    deadline=$((SECONDS + 30))
+    while process_alive "$pid" && [ $SECONDS -lt $deadline ]; do sleep 0.2; done
+    if process_alive "$pid"; then
+        echo "docker-e2e: dockerd did not stop within 30 s, killing it" >&2
+        kill -KILL "$pid" 2>/dev/null
+    fi
+    rm -f "$STATE_FILE"
+}
+
+# A zombie counts as gone: whoever adopted dockerd reaps it.
+process_alive() {
+    local state
+    state=$(sed -n 's/^State:\s*\(.\).*/\1/p' "/proc/$1/status" 2>/dev/null) || return 1
+    [ -n "$state" ] && [ "$state" != Z ]
+}
+
+cleanup() {
+    if command -v docker >/dev/null 2>&1 && timeout 10 docker info >/dev/null 2>&1; then
+        local ids
+        ids=$(docker ps -aq --filter "label=$LABEL" 2>/dev/null)
+        if [ -n "$ids" ] && [ "${E2E_KEEP:-0}" != 1 ]; then
+            # shellcheck disable=SC2086  # one id per word
+            timeout 60 docker rm -f $ids >/dev/null 2>&1
+        fi
+        if [ "${E2E_KEEP:-0}" != 1 ]; then
+            timeout 60 docker rmi -f "$IMAGE" "$SCRATCH_IMAGE" >/dev/null 2>&1
+        fi
+        # The base image is ours too; only remove it along with an engine we started.
+        [ -s "$STATE_FILE" ] && timeout 60 docker rmi -f "$BASE_IMAGE" >/dev/null 2>&1
+    fi
+    stop_started_dockerd
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---------------------------------------------------------------------------------------------
+# Helpers
+
+# wait_until SECONDS COMMAND...: polls COMMAND every 0.1 s until it succeeds or time runs out.
+wait_until() {
+    local deadline
+    deadline=$(($(date +%s%N) + $1 * 1000000000))
+    shift
+    until "$@" >/dev/null 2>&1; do
+        [ "$(date +%s%N)" -lt "$deadline" ] || return 1
+        sleep 0.1
+    done
+}
+
+# wait_alive CONTAINER SECONDS COMMAND...: wait_until, giving up as soon as the container exits.
+wait_alive() {
+    local c=$1 deadline
+    deadline=$(($(date +%s%N) + $2 * 1000000000))
+    shift 2
+    until "$@" >/dev/null 2>&1; do
+        if ! running "$c"; then
+            echo "container $c exited (exit code $(exit_code "$c"))"
+            return 1
+        fi
+        [ "$(date +%s%N)" -lt "$deadline" ] || return 1
+        sleep 0.1
+    done
+}
+
+now() { date +%s.%N; }
+elapsed_since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
+# less_than A B: true when the decimal A < B.
+less_than() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }
+
+cname() { echo "sv-e2e-$RUN_ID-$1"; }
+
+# start_container NAME IMAGE CONF: creates a container running IMAGE with CONF as its only
+# program file (in /etc/supervisor/conf.d/, included by the image's default config) and the
+# test programs in /e2e, then starts it.
+start_container() {
+    local name=$1 image=$2 conf=$3 c
+    c=$(cname "$name")
+    timeout 30 docker create --name "$c" --label "$LABEL" --network none "$image" >/dev/null \
+        || { echo "docker create $c failed"; return 1; }
+    if [ -n "$conf" ]; then
+        timeout 30 docker cp "$conf" "$c:/etc/supervisor/conf.d/test.conf" \
+            || { echo "docker cp $conf failed"; return 1; }
+        timeout 30 docker cp "$REPO/docker/e2e" "$c:/e2e" || { echo "docker cp e2e failed"; return 1; }
+    fi
+    timeout 30 docker start "$c" >/dev/null || { echo "docker start $c failed"; return 1; }
+}
+
+remove_container() {
+    [ "${E2E_KEEP:-0}" = 1 ] && [ "$FAILED" -gt 0 ] && return 0
+    timeout 60 docker rm -f "$(cname "$1")" >/dev/null 2>&1
+}
+
+ctl() {
+    local c=$1
+    shift
+    timeout 20 docker exec "$c" supervisorctl "$@"
+}
+
+running() { [ "$(docker inspect -f '{{.State.Running}}' "$1" 2>/dev/null)" = true ]; }
+exit_code() { docker inspect -f '{{.State.ExitCode}}' "$1" 2>/dev/null; }
+
+# file_in CONTAINER PATH: prints a file of a (running or stopped) container.
+file_in() { timeout 20 docker cp "$1:$2" - 2>/dev/null | tar -xO 2>/dev/null; }
+
+show_logs() {
+    echo "--- docker logs $1 (last 15 lines)"
+    timeout 20 docker logs --tail 15 "$1" 2>&1
+}
+
+# A program section for the test config: output to the container's stdout, prefixed.
+program() {
+    local name=$1 command=$2
+    shift 2
+    printf '[program:%s]\ncommand=%s\n' "$name" "$command"
+    printf 'stdout_logfile=/dev/stdout\nstdout_logfile_maxbytes=0\nredirect_stderr=true\n'
+    printf 'stdout_prefix=[%%(program_name)s] \n'
+    local line
+    for line in "$@"; do printf '%s\n' "$line"; done
+    printf '\n'
+}
+
+status_has() {
+    local c=$1 pattern=$2 out
+    out=$(ctl "$c" status 2>&1)
+    grep -Eq "$pattern" <<<"$out"
+}
+
+all_running() {
+    local c=$1 name
+    shift
+    for name in "$@"; do status_has "$c" "^$name +RUNNING " || return 1; done
+}
+
+# ---------------------------------------------------------------------------------------------
+# Checks
+
+check_scratch_image() {
+    local c
+    c=$(cname scratch)
+    start_container scratch "$SCRATCH_IMAGE" "" || return 1
+    if ! wait_alive "$c" 15 ctl "$c" pid; then
+        echo "supervisorctl pid never answered in the scratch image"
+        show_logs "$c"
+        return 1
+    fi
+    local pid
+    pid=$(ctl "$c" pid)
+    [ "$pid" = 1 ] || { echo "supervisord pid is '$pid', expected 1"; return 1; }
+    remove_container scratch
+}
+
+# One container serves the basic checks; it is created by check_programs_start.
+BASIC=$(cname basic)
+
+check_programs_start() {
+    {
+        program alpha "/bin/sh /e2e/record.sh alpha"
+        program beta "/bin/sh /e2e/record.sh beta"
+    } >"$WORK/basic.conf"
+    start_container basic "$IMAGE" "$WORK/basic.conf" || return 1
+    if ! wait_alive "$BASIC" 20 all_running "$BASIC" alpha beta; then
+        echo "alpha and beta not RUNNING within 20 s; status:"
+        ctl "$BASIC" status
+        show_logs "$BASIC"
+        return 1
+    fi
+    local init
+    init=$(timeout 20 docker exec "$BASIC" cat /proc/1/comm)
+    [ "$init" = supervisord ] || { echo "PID 1 is '$init', not supervisord"; return 1; }
+}
+
+check_status_table() {
+    local out rc=0
+    out=$(ctl "$BASIC" status) || rc=$?
+    echo "$out"
+    [ "$rc" -eq 0 ] || { echo "exit status $rc, expected 0"; return 1; }
+    [ "$(wc -l <<<"$out")" -eq 2 ] || { echo "expected 2 lines"; return 1; }
+    grep -Eq '^alpha +RUNNING +pid [0-9]+, uptime [0-9]+:[0-9]{2}:[0-9]{2}$' <<<"$out" \
+        && grep -Eq '^beta +RUNNING +pid [0-9]+, uptime [0-9]+:[0-9]{2}:[0-9]{2}$' <<<"$out" \
+        || { echo "lines do not match 'NAME RUNNING pid N, uptime H:MM:SS'"; return 1; }
+}
+
+logs_have_prefixed() { timeout 20 docker logs "$BASIC" 2>&1 | grep -Eq "^\[$1\] ?$1 started$"; }
+
+check_logs_prefixed() {
+    if ! wait_until 10 logs_have_prefixed alpha || ! wait_until 10 logs_have_prefixed beta; then
+        echo "docker logs lacks '[alpha] alpha started' / '[beta] beta started'"
+        show_logs "$BASIC"
+        return 1
+    fi
+}
+
+check_status_after_stop() {
+    local out rc=0
+    out=$(ctl "$BASIC" stop alpha) || rc=$?
+    echo "$out"
+    [ "$rc" -eq 0 ] && [ "$out" = "alpha: stopped" ] \
+        || { echo "stop alpha: exit $rc, expected 'alpha: stopped' and 0"; return 1; }
+    rc=0
+    out=$(ctl "$BASIC" status) || rc=$?
+    echo "$out"
+    [ "$rc" -eq 3 ] || { echo "status exit $rc, expected 3"; return 1; }
+    grep -Eq '^alpha +STOPPED ' <<<"$out" && grep -Eq '^beta +RUNNING ' <<<"$out" \
+        || { echo "expected alpha STOPPED and beta RUNNING"; return 1; }
+    file_in "$BASIC" /tmp/signals | grep -qx "alpha got TERM" \
+        || { echo "alpha did not record SIGTERM"; return 1; }
+    remove_container basic
+}
+
+check_docker_stop() {
+    local c elapsed code signals
+    c=$(cname stop)
+    {
+        program term "/bin/sh /e2e/record.sh term 1" stopsignal=TERM
+        program int "/bin/sh /e2e/record.sh int 1" stopsignal=INT
+        program quit "/bin/sh /e2e/record.sh quit 1" stopsignal=QUIT
+    } >"$WORK/stop.conf"
+    start_container stop "$IMAGE" "$WORK/stop.conf" || return 1
+    wait_alive "$c" 20 all_running "$c" term int quit || { echo "programs not RUNNING"; show_logs "$c"; return 1; }
+    local start
+    start=$(now)
+    timeout 30 docker stop -t 10 "$c" >/dev/null || { echo "docker stop failed"; return 1; }
+    elapsed=$(elapsed_since "$start")
+    code=$(exit_code "$c")
+    signals=$(file_in "$c" /tmp/signals)
+    echo "docker stop took ${elapsed}s, exit code $code; signals recorded:"
+    echo "$signals"
+    local want ok=0
+    for want in "term got TERM" "int got INT" "quit got QUIT"; do
+        grep -qx "$want" <<<"$signals" || { echo "missing: $want"; ok=1; }
+    done
+    [ "$code" = 0 ] || { echo "exit code $code, expected 0"; ok=1; }
+    # Programs take 1 s to stop, all in parallel: well under 2 s, far from docker's 10 s.
+    less_than "$elapsed" 2 || { echo "took ${elapsed}s, expected < 2 s"; ok=1; }
+    [ $ok -eq 0 ] || { show_logs "$c"; return 1; }
+    remove_container stop
+}
+
+check_stopwaitsecs_kill() {
+    local c elapsed code
+    c=$(cname stubborn)
+    program stubborn "/bin/sh /e2e/stubborn.sh" stopwaitsecs=2 >"$WORK/stubborn.conf"
+    start_container stubborn "$IMAGE" "$WORK/stubborn.conf" || return 1
+    wait_alive "$c" 20 all_running "$c" stubborn || { echo "stubborn not RUNNING"; show_logs "$c"; return 1; }
+    local start
+    start=$(now)
+    timeout 30 docker stop -t 10 "$c" >/dev/null || { echo "docker stop failed"; return 1; }
+    elapsed=$(elapsed_since "$start")
+    code=$(exit_code "$c")
+    echo "docker stop took ${elapsed}s (stopwaitsecs=2, docker grace 10 s), exit code $code"
+    # It ignores SIGTERM: it can only have died from supervisord's SIGKILL after stopwaitsecs,
+    # long before docker's own SIGKILL at 10 s.
+    if less_than "$elapsed" 1.9 || ! less_than "$elapsed" 8; then
+        echo "expected about 2 s"
+        show_logs "$c"
+        return 1
+    fi
+    remove_container stubborn
+}
+
+signal_recorded() { file_in "$1" /tmp/signals | grep -qx "$2"; }
+
+check_kill_usr1() {
+    local c
+    c=$(cname usr1)
+    {
+        program one "/bin/sh /e2e/record.sh one"
+        program two "/bin/sh /e2e/record.sh two"
+    } >"$WORK/usr1.conf"
+    start_container usr1 "$IMAGE" "$WORK/usr1.conf" || return 1
+    wait_alive "$c" 20 all_running "$c" one two || { echo "programs not RUNNING"; show_logs "$c"; return 1; }
+    timeout 20 docker kill -s USR1 "$c" >/dev/null || { echo "docker kill -s USR1 failed"; return 1; }
+    if ! wait_until 10 signal_recorded "$c" "one got USR1" \
+        || ! wait_until 10 signal_recorded "$c" "two got USR1"; then
+        echo "USR1 not recorded by both programs; /tmp/signals:"
+        file_in "$c" /tmp/signals
+        show_logs "$c"
+        return 1
+    fi
+    running "$c" || { echo "the container exited after USR1"; return 1; }
+    ctl "$c" status >/dev/null || { echo "status is not 0 after USR1"; ctl "$c" status; return 1; }
+    remove_container usr1
+}
+
+orphans_made() {
+    local n
+    n=$(timeout 20 docker exec "$1" cat /tmp/orphans 2>/dev/null) || return 1
+    [ "${n:-0}" -ge "$2" ]
+}
+
+check_no_zombies() {
+    local c
+    c=$(cname zombies)
+    program orphans "/bin/sh /e2e/orphans.sh" >"$WORK/zombies.conf"
+    start_container zombies "$IMAGE" "$WORK/zombies.conf" || return 1
+    # About 3 s of orphans, each lives 0.2 s: an init that does not reap would hold ~60 zombies.
+    if ! wait_alive "$c" 30 orphans_made "$c" 60; then
+        echo "the orphan maker did not make 60 orphans"
+        show_logs "$c"
+        return 1
+    fi
+    local i z max=0 samples=()
+    for i in 1 2 3 4 5 6 7 8 9 10; do
+        z=$(timeout 20 docker exec "$c" /bin/sh /e2e/zombies.sh) || { echo "counting failed"; return 1; }
+        samples+=("$z")
+        [ "$z" -gt "$max" ] && max=$z
+        sleep 0.1
+    done
+    echo "orphans made: $(timeout 20 docker exec "$c" cat /tmp/orphans); zombies sampled: ${samples[*]}"
+    # A zombie exists between an orphan's exit and its reaping: a sample may catch one or two,
+    # never a growing number.
+    [ "$max" -le 3 ] || { echo "up to $max zombies"; return 1; }
+    remove_container zombies
+}
+
+# ---------------------------------------------------------------------------------------------
+# Main
+
+setup() {
+    local rc=0
+    DOCKER_SETUP_STATE=$STATE_FILE E2E_BASE_IMAGE=$BASE_IMAGE "$REPO/scripts/docker-setup.sh" || rc=$?
+    if [ $rc -eq 2 ]; then
+        if [ "${CI:-}" = true ]; then
+            fail "Docker engine available (CI=true: the Docker tests must run)"
+            summary_and_exit
+        fi
+        echo "Docker end-to-end tests skipped: no Docker engine could be started on this machine."
+        exit 0
+    elif [ $rc -ne 0 ]; then
+        fail "Docker setup (scripts/docker-setup.sh exit $rc)"
+        summary_and_exit
+    fi
+}
+
+build_images() {
+    local args=(--base "$BASE_IMAGE" --tag "$IMAGE")
+    if [ -n "${E2E_BIN_DIR:-}" ]; then
+        args+=(--bin-dir "$E2E_BIN_DIR")
+    else
+        args+=(--profile "${E2E_PROFILE:-release}")
+    fi
+    "$REPO/docker/build.sh" "${args[@]}" -- -q >"$WORK/build.log" 2>&1 || return 1
+    # The binaries are built by now: the scratch variant reuses them.
+    local triple dir
+    triple=$(rustc -vV | sed -n 's/^host: //p')
+    case "${E2E_PROFILE:-release}" in dev | debug) dir=debug ;; *) dir=release ;; esac
+    "$REPO/docker/build.sh" --tag "$SCRATCH_IMAGE" \
+        --bin-dir "${E2E_BIN_DIR:-$REPO/target/$triple/$dir}" -- -q >>"$WORK/build.log" 2>&1
+}
+
+main() {
+    setup
+    local start
+    start=$(now)
+    if ! build_images; then
+        fail "image builds (docker/build.sh)"
+        tail -n 30 "$WORK/build.log" | sed 's/^/    /'
+        summary_and_exit
+    fi
+    pass "image builds on the busybox base and on scratch ($(elapsed_since "$start")s)"
+
+    check "scratch image: supervisord is PID 1 and supervisorctl answers" check_scratch_image
+    check "the container starts its programs (supervisord is PID 1)" check_programs_start
+    check "docker exec supervisorctl status: table, exit 0" check_status_table
+    check "docker logs shows program output with prefixes" check_logs_prefixed
+    check "supervisorctl stop, then status exits 3" check_status_after_stop
+    check "docker stop -t 10: every program gets its stopsignal, exit 0 in < 2 s" check_docker_stop
+    check "a program ignoring SIGTERM is killed after stopwaitsecs" check_stopwaitsecs_kill
+    check "docker kill -s USR1 reaches the programs" check_kill_usr1
+    check "no zombies accumulate from orphaned grandchildren" check_no_zombies
+
+    summary_and_exit
+}
+
+main "$@"
