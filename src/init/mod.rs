@@ -1,16 +1,47 @@
 //! Process-wide duties: command line, signals, PID 1 / subreaper, daemonizing, main loop,
 //! startup and shutdown ordering, reload, exit status.
 
+pub mod backend_impl;
+pub mod bootlog;
 pub mod cli;
+pub mod engine;
+mod mainloop;
+mod shutdown;
+mod startup;
+pub mod system;
+
+use std::sync::Arc;
+
+use crate::config::Config;
+
+/// Re-reads the configuration (same file, same command line) for a reload.
+pub type Loader = Box<dyn Fn() -> Result<Config, String> + Send + Sync>;
 
 /// Runs supervisord with the given arguments (without argv[0]); returns the exit status.
-pub fn supervisord_main(argv0: &str, args: Vec<std::ffi::OsString>) -> i32 {
-    let opts = match cli::main_prelude(argv0, args) {
+pub fn supervisord_main(argv0: &str, argv: Vec<std::ffi::OsString>) -> i32 {
+    let opts = match cli::main_prelude(argv0, argv) {
         Ok(opts) => opts,
         Err(status) => return status,
     };
-    // engine starts here
-    let _ = opts;
-    eprintln!("supervisord: not implemented yet");
-    1
+    let config = match cli::load_config(&opts) {
+        Ok(c) => c,
+        Err(e) => {
+            cli::print_usage_error(argv0, &e.to_string());
+            return 2;
+        }
+    };
+    let loader: Loader = Box::new(move || cli::load_config(&opts).map_err(|e| e.to_string()));
+    run(Arc::new(config), loader)
+}
+
+/// Runs supervisord with a loaded configuration until shutdown; returns the exit status.
+pub fn run(config: Arc<Config>, loader: Loader) -> i32 {
+    let mut rt = match startup::start(config, loader) {
+        Ok(rt) => rt,
+        Err(msg) => {
+            eprintln!("Error: {msg}");
+            return 2;
+        }
+    };
+    mainloop::run(&mut rt)
 }

@@ -1,5 +1,13 @@
 //! Program instances: the state machine, spawning, stopping and the worker threads.
 
+pub mod command;
+pub mod machine;
+pub mod names;
+pub mod spawn;
+pub mod worker;
+
+pub use worker::{Command, ProcessHandle, Reply, Shared, StateChange};
+
 /// Supervisor's process states with their numeric codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ProcessState {

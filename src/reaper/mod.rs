@@ -1,2 +1,126 @@
 //! The only code that waits for children: `waitpid(-1)` on SIGCHLD, the pid → owner table and
 //! spawn registration.
+//!
+//! A spawn forks while holding the table lock and registers the pid before releasing it; the
+//! reaper takes the same lock before every wait, so no exit can be reaped before its owner is
+//! known.
+
+mod signals;
+
+pub use signals::{start_signal_thread, Notice, FORWARDED_SIGNALS};
+
+use std::collections::HashMap;
+use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, MutexGuard};
+
+use crossbeam_channel::Sender;
+
+use crate::programs::names::ExitStatus;
+
+/// One reaped child, sent to the worker that owns the pid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExitReport {
+    pub pid: i32,
+    pub status: ExitStatus,
+}
+
+/// The pid → owner table and the waiter.
+pub struct Reaper {
+    owners: Mutex<HashMap<i32, Sender<ExitReport>>>,
+    /// Where to say that unknown children were reaped (init's shutdown waits on this).
+    notices: Mutex<Option<Sender<Notice>>>,
+    watch_orphans: AtomicBool,
+}
+
+impl Reaper {
+    pub fn new() -> Reaper {
+        Reaper {
+            owners: Mutex::new(HashMap::new()),
+            notices: Mutex::new(None),
+            watch_orphans: AtomicBool::new(false),
+        }
+    }
+
+    fn table(&self) -> MutexGuard<'_, HashMap<i32, Sender<ExitReport>>> {
+        // A panic while holding the lock cannot leave the map inconsistent.
+        self.owners.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs `fork` (which returns the new pid in the parent) with the table locked and
+    /// registers `owner` for that pid before any wait can see it.
+    pub fn spawn_registered<F, T>(&self, owner: Sender<ExitReport>, fork: F) -> io::Result<(i32, T)>
+    where
+        F: FnOnce() -> io::Result<(i32, T)>,
+    {
+        let mut table = self.table();
+        let (pid, extra) = fork()?;
+        table.insert(pid, owner);
+        Ok((pid, extra))
+    }
+
+    /// Sends a notice after each reap batch that collected unknown children, while set.
+    pub fn watch_orphans(&self, notices: Sender<Notice>, on: bool) {
+        *self.notices.lock().unwrap_or_else(|e| e.into_inner()) = Some(notices);
+        self.watch_orphans.store(on, Ordering::SeqCst);
+    }
+
+    /// Collects every child that has exited; returns how many were reaped.
+    pub fn reap(&self) -> usize {
+        let mut table = self.table();
+        let mut count = 0;
+        let mut orphans = 0;
+        loop {
+            let mut status = 0;
+            // SAFETY: plain syscall with a valid out pointer.
+            let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
+            if pid <= 0 {
+                // 0: children remain but none exited; -1: ECHILD (none at all) or EINTR.
+                if pid < 0 && io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
+                    continue;
+                }
+                break;
+            }
+            count += 1;
+            let status = ExitStatus::from_raw(status);
+            match table.remove(&pid) {
+                Some(owner) => {
+                    let _ = owner.send(ExitReport { pid, status });
+                }
+                None => {
+                    orphans += 1;
+                    log::debug!("reaped unknown pid {pid} ({})", status.describe());
+                }
+            }
+        }
+        drop(table);
+        if orphans > 0 && self.watch_orphans.load(Ordering::SeqCst) {
+            if let Some(tx) = self
+                .notices
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .as_ref()
+            {
+                let _ = tx.send(Notice::OrphansReaped);
+            }
+        }
+        count
+    }
+}
+
+impl Default for Reaper {
+    fn default() -> Self {
+        Reaper::new()
+    }
+}
+
+/// Makes this process the reaper of orphaned descendants when it is not PID 1.
+pub fn become_subreaper() -> io::Result<()> {
+    // SAFETY: prctl with integer arguments.
+    let rc = unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}

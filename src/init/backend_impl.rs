@@ -1,0 +1,263 @@
+//! The control plane's view of the engine: snapshots are read from the workers' shared state
+//! without a round trip; actions go to the workers, blocking only the calling thread.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crossbeam_channel::{bounded, Receiver};
+
+use crate::config::{Config, GroupConfig, MainLogFile};
+use crate::ctl::backend::{
+    faults, Backend, Channel, ConfigDiff, Fault, ProcessInfo, ProcessResult,
+};
+use crate::programs::{Command, ProcessHandle, Reply, SupervisorState};
+
+use super::engine::{Engine, Request};
+use super::Loader;
+
+pub struct EngineBackend {
+    engine: Arc<Engine>,
+    loader: Arc<Loader>,
+}
+
+impl EngineBackend {
+    pub fn new(engine: Arc<Engine>, loader: Arc<Loader>) -> EngineBackend {
+        EngineBackend { engine, loader }
+    }
+
+    fn running(&self) -> Result<(), Fault> {
+        match self.engine.state() {
+            SupervisorState::Running => Ok(()),
+            _ => Err(Fault::new(faults::SHUTDOWN_STATE, None)),
+        }
+    }
+
+    fn handle(&self, namespec: &str) -> Result<Arc<ProcessHandle>, Fault> {
+        self.engine
+            .find(namespec)
+            .ok_or_else(|| Fault::new(faults::BAD_NAME, Some(namespec)))
+    }
+
+    /// Sends one request per process, then collects the answers in order (so waits overlap).
+    fn each<F>(&self, namespecs: &[String], make: F) -> Vec<ProcessResult>
+    where
+        F: Fn(Reply) -> Command,
+    {
+        let pending: Vec<(String, Result<Receiver<Result<(), Fault>>, Fault>)> = namespecs
+            .iter()
+            .map(|n| {
+                let rx = self.running().and_then(|_| self.handle(n)).map(|h| {
+                    let (tx, rx) = bounded(1);
+                    h.send(make(tx));
+                    rx
+                });
+                (n.clone(), rx)
+            })
+            .collect();
+        pending
+            .into_iter()
+            .map(|(n, rx)| {
+                let r = rx.and_then(|rx| {
+                    rx.recv()
+                        .unwrap_or_else(|_| Err(Fault::new(faults::ABNORMAL_TERMINATION, Some(&n))))
+                });
+                (n, r)
+            })
+            .collect()
+    }
+
+    fn config_in_force(&self) -> Arc<Config> {
+        self.engine
+            .pending()
+            .unwrap_or_else(|| self.engine.config())
+    }
+}
+
+/// Group names that changed between the active groups and a newly read config.
+pub fn diff(active: &[GroupConfig], new: &Config) -> ConfigDiff {
+    let mut d = ConfigDiff::default();
+    for g in &new.groups {
+        match active.iter().find(|a| a.name == g.name) {
+            None => d.added.push(g.name.clone()),
+            Some(a) if a != g => d.changed.push(g.name.clone()),
+            Some(_) => {}
+        }
+    }
+    for a in active {
+        if !new.groups.iter().any(|g| g.name == a.name) {
+            d.removed.push(a.name.clone());
+        }
+    }
+    d
+}
+
+impl Backend for EngineBackend {
+    fn state(&self) -> SupervisorState {
+        self.engine.state()
+    }
+
+    fn identification(&self) -> String {
+        self.engine.config().supervisord.identifier.clone()
+    }
+
+    fn pid(&self) -> i32 {
+        std::process::id() as i32
+    }
+
+    fn config(&self) -> Arc<Config> {
+        self.config_in_force()
+    }
+
+    fn active_groups(&self) -> Vec<String> {
+        self.engine.group_names()
+    }
+
+    fn all_process_info(&self) -> Vec<ProcessInfo> {
+        let mut all: Vec<ProcessInfo> = self.engine.all().iter().map(|p| p.info()).collect();
+        all.sort_by(|a, b| (&a.group, &a.name).cmp(&(&b.group, &b.name)));
+        all
+    }
+
+    fn process_info(&self, namespec: &str) -> Result<ProcessInfo, Fault> {
+        Ok(self.handle(namespec)?.info())
+    }
+
+    fn start(&self, namespecs: &[String], wait: bool) -> Vec<ProcessResult> {
+        self.each(namespecs, |reply| Command::Start {
+            reply: Some(reply),
+            wait,
+        })
+    }
+
+    fn stop(&self, namespecs: &[String], wait: bool) -> Vec<ProcessResult> {
+        self.each(namespecs, |reply| Command::Stop {
+            reply: Some(reply),
+            wait,
+        })
+    }
+
+    fn signal(&self, namespecs: &[String], signal: i32) -> Vec<ProcessResult> {
+        self.each(namespecs, |reply| Command::Signal { signal, reply })
+    }
+
+    fn send_stdin(&self, namespec: &str, data: &[u8]) -> Result<(), Fault> {
+        let names = [namespec.to_string()];
+        let data = data.to_vec();
+        let mut r = self.each(&names, |reply| Command::Stdin {
+            data: data.clone(),
+            reply,
+        });
+        r.pop().map(|(_, r)| r).unwrap_or(Ok(()))
+    }
+
+    fn shutdown(&self) -> Result<(), Fault> {
+        self.running()?;
+        let _ = self.engine.requests.send(Request::Shutdown);
+        Ok(())
+    }
+
+    fn restart(&self) -> Result<(), Fault> {
+        self.running()?;
+        let _ = self.engine.requests.send(Request::Restart);
+        Ok(())
+    }
+
+    fn reload_config(&self) -> Result<ConfigDiff, Fault> {
+        self.running()?;
+        let new = (self.loader)().map_err(|e| Fault::new(faults::CANT_REREAD, Some(&e)))?;
+        let active: Vec<GroupConfig> = self
+            .engine
+            .group_names()
+            .iter()
+            .filter_map(|n| self.engine.group_config(n))
+            .collect();
+        let d = diff(&active, &new);
+        self.engine.set_pending(Arc::new(new));
+        Ok(d)
+    }
+
+    fn pending_groups(&self) -> Vec<GroupConfig> {
+        self.config_in_force().groups.clone()
+    }
+
+    fn add_group(&self, name: &str) -> Result<(), Fault> {
+        self.running()?;
+        let config = self.config_in_force();
+        let Some(gc) = config.groups.iter().find(|g| g.name == name) else {
+            return Err(Fault::new(faults::BAD_NAME, Some(name)));
+        };
+        if self.engine.group_config(name).is_some() {
+            return Err(Fault::new(faults::ALREADY_ADDED, Some(name)));
+        }
+        self.engine.add_group(gc.clone()).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                Fault::new(faults::ALREADY_ADDED, Some(name))
+            } else {
+                Fault::new(
+                    faults::FAILED,
+                    Some(&format!("cannot add group {name}: {e}")),
+                )
+            }
+        })?;
+        self.engine.autostart_group(name);
+        Ok(())
+    }
+
+    fn remove_group(&self, name: &str) -> Result<(), Fault> {
+        self.running()?;
+        let procs = self
+            .engine
+            .group_procs(name)
+            .ok_or_else(|| Fault::new(faults::BAD_NAME, Some(name)))?;
+        if procs.iter().any(|p| !p.state().is_stopped()) {
+            return Err(Fault::new(faults::STILL_RUNNING, Some(name)));
+        }
+        self.engine.remove_group(name);
+        Ok(())
+    }
+
+    fn log_path(&self, namespec: &str, channel: Channel) -> Result<Option<PathBuf>, Fault> {
+        let h = self.handle(namespec)?;
+        Ok(match channel {
+            Channel::Stdout => h.stdout_sink.path(),
+            Channel::Stderr => h.stderr_sink.as_ref().and_then(|s| s.path()),
+        })
+    }
+
+    fn clear_process_logs(&self, namespec: &str) -> Result<(), Fault> {
+        self.running()?;
+        let h = self.handle(namespec)?;
+        let failed = |e: std::io::Error| Fault::new(faults::FAILED, Some(&e.to_string()));
+        h.stdout_sink.clear().map_err(failed)?;
+        if let Some(s) = &h.stderr_sink {
+            s.clear().map_err(failed)?;
+        }
+        Ok(())
+    }
+
+    fn main_log_path(&self) -> Option<PathBuf> {
+        match &self.engine.config().supervisord.logfile {
+            MainLogFile::Path(p) => Some(p.clone()),
+            MainLogFile::Syslog => None,
+        }
+    }
+
+    fn clear_main_log(&self) -> Result<(), Fault> {
+        self.running()?;
+        let Some(path) = self.main_log_path() else {
+            return Err(Fault::new(faults::NO_FILE, Some("None")));
+        };
+        // Truncating keeps the logger's append-mode descriptor valid.
+        std::fs::OpenOptions::new()
+            .write(true)
+            .truncate(true)
+            .open(&path)
+            .map(|_| ())
+            .map_err(|e| Fault::new(faults::FAILED, Some(&format!("{}: {e}", path.display()))))
+    }
+
+    fn send_remote_comm_event(&self, kind: &str, data: &str) -> Result<(), Fault> {
+        log::debug!("remote communication event {kind}: {data}");
+        Ok(())
+    }
+}

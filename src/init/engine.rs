@@ -1,0 +1,343 @@
+//! The running set of process groups and supervisord's own state, shared by the main loop and
+//! the RPC backend.
+
+use std::ffi::OsString;
+use std::io;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+use crossbeam_channel::Sender;
+
+use crate::config::{Config, GroupConfig, LogConfig, LogFile, ProcessConfig};
+use crate::logs::{OutputPump, Sink, SinkSpec};
+use crate::programs::{Command, ProcessHandle, Shared, StateChange, SupervisorState};
+use crate::reaper::Reaper;
+
+/// Requests only the main loop may carry out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Request {
+    Shutdown,
+    Restart,
+}
+
+/// One active group and its process handles (in the group's process order).
+pub struct Group {
+    pub config: GroupConfig,
+    pub procs: Vec<Arc<ProcessHandle>>,
+}
+
+pub struct Engine {
+    config: RwLock<Arc<Config>>,
+    /// The config last read by reloadConfig, for avail/add.
+    pending: Mutex<Option<Arc<Config>>>,
+    groups: RwLock<Vec<Group>>,
+    state: AtomicI32,
+    shared: RwLock<Arc<Shared>>,
+    reaper: Arc<Reaper>,
+    pump: Arc<OutputPump>,
+    changes: Sender<StateChange>,
+    pub requests: Sender<Request>,
+}
+
+fn read<T>(l: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    l.read().unwrap_or_else(|e| e.into_inner())
+}
+
+fn write<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    l.write().unwrap_or_else(|e| e.into_inner())
+}
+
+/// SUPERVISOR_SERVER_URL for children: the first unix server, else the inet one.
+pub fn server_url(config: &Config) -> Option<String> {
+    if let Some(u) = &config.unix_http_server {
+        return Some(format!("unix://{}", u.file.display()));
+    }
+    config.inet_http_server.as_ref().map(|i| {
+        let host = if i.host.is_empty() {
+            "localhost"
+        } else {
+            i.host.as_str()
+        };
+        format!("http://{host}:{}", i.port)
+    })
+}
+
+fn shared_for(
+    config: &Config,
+    reaper: &Arc<Reaper>,
+    pump: &Arc<OutputPump>,
+    changes: &Sender<StateChange>,
+    max_fd: i32,
+) -> Shared {
+    let mut env: Vec<(OsString, OsString)> = std::env::vars_os().collect();
+    let mut set = |k: &str, v: &str| {
+        let k = OsString::from(k);
+        match env.iter_mut().find(|(ek, _)| *ek == k) {
+            Some(e) => e.1 = OsString::from(v),
+            None => env.push((k, OsString::from(v))),
+        }
+    };
+    set("SUPERVISOR_ENABLED", "1");
+    for (k, v) in &config.supervisord.environment {
+        set(k, v);
+    }
+    Shared {
+        reaper: reaper.clone(),
+        pump: pump.clone(),
+        base_env: env,
+        server_url: server_url(config),
+        max_fd,
+        changes: changes.clone(),
+    }
+}
+
+impl Engine {
+    pub fn new(
+        config: Arc<Config>,
+        reaper: Arc<Reaper>,
+        pump: Arc<OutputPump>,
+        changes: Sender<StateChange>,
+        requests: Sender<Request>,
+        max_fd: i32,
+    ) -> Engine {
+        let shared = Arc::new(shared_for(&config, &reaper, &pump, &changes, max_fd));
+        Engine {
+            config: RwLock::new(config),
+            pending: Mutex::new(None),
+            groups: RwLock::new(Vec::new()),
+            state: AtomicI32::new(SupervisorState::Running.code()),
+            shared: RwLock::new(shared),
+            reaper,
+            pump,
+            changes,
+            requests,
+        }
+    }
+
+    pub fn config(&self) -> Arc<Config> {
+        read(&self.config).clone()
+    }
+
+    /// Replaces the config in force (reload); groups must have been removed first.
+    pub fn set_config(&self, config: Arc<Config>) {
+        let max_fd = read(&self.shared).max_fd;
+        let shared = shared_for(&config, &self.reaper, &self.pump, &self.changes, max_fd);
+        *write(&self.shared) = Arc::new(shared);
+        *write(&self.config) = config;
+        *self.pending.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
+    pub fn pending(&self) -> Option<Arc<Config>> {
+        self.pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    pub fn set_pending(&self, config: Arc<Config>) {
+        *self.pending.lock().unwrap_or_else(|e| e.into_inner()) = Some(config);
+    }
+
+    pub fn state(&self) -> SupervisorState {
+        match self.state.load(Ordering::SeqCst) {
+            1 => SupervisorState::Running,
+            0 => SupervisorState::Restarting,
+            -1 => SupervisorState::Shutdown,
+            _ => SupervisorState::Fatal,
+        }
+    }
+
+    pub fn set_state(&self, s: SupervisorState) {
+        self.state.store(s.code(), Ordering::SeqCst);
+    }
+
+    pub fn reaper(&self) -> &Arc<Reaper> {
+        &self.reaper
+    }
+
+    /// Creates the group's workers (processes start STOPPED); fails if the name is taken.
+    pub fn add_group(&self, gc: GroupConfig) -> io::Result<()> {
+        let config = self.config();
+        let shared = read(&self.shared).clone();
+        let mut procs = Vec::with_capacity(gc.processes.len());
+        for pc in &gc.processes {
+            let (out, err) = open_sinks(&config, pc);
+            procs.push(ProcessHandle::start(pc.clone(), shared.clone(), out, err)?);
+        }
+        let mut groups = write(&self.groups);
+        if groups.iter().any(|g| g.config.name == gc.name) {
+            drop(groups);
+            procs.iter().for_each(|p| p.quit());
+            return Err(io::Error::new(io::ErrorKind::AlreadyExists, gc.name));
+        }
+        let key = (gc.priority, gc.name.clone());
+        let at = groups.partition_point(|g| (g.config.priority, g.config.name.clone()) < key);
+        groups.insert(at, Group { config: gc, procs });
+        Ok(())
+    }
+
+    /// Starts the autostart processes of one group (without waiting for them).
+    pub fn autostart_group(&self, name: &str) {
+        for g in read(&self.groups).iter().filter(|g| g.config.name == name) {
+            for p in g.procs.iter().filter(|p| p.config.autostart) {
+                p.send(Command::Start {
+                    reply: None,
+                    wait: false,
+                });
+            }
+        }
+    }
+
+    /// Removes a group and ends its workers (its processes must be stopped).
+    pub fn remove_group(&self, name: &str) -> Option<Group> {
+        let group = {
+            let mut groups = write(&self.groups);
+            let at = groups.iter().position(|g| g.config.name == name)?;
+            groups.remove(at)
+        };
+        group.procs.iter().for_each(|p| p.quit());
+        Some(group)
+    }
+
+    pub fn group_names(&self) -> Vec<String> {
+        read(&self.groups)
+            .iter()
+            .map(|g| g.config.name.clone())
+            .collect()
+    }
+
+    pub fn group_config(&self, name: &str) -> Option<GroupConfig> {
+        read(&self.groups)
+            .iter()
+            .find(|g| g.config.name == name)
+            .map(|g| g.config.clone())
+    }
+
+    pub fn group_procs(&self, name: &str) -> Option<Vec<Arc<ProcessHandle>>> {
+        read(&self.groups)
+            .iter()
+            .find(|g| g.config.name == name)
+            .map(|g| g.procs.clone())
+    }
+
+    /// Every handle, groups in (priority, name) order.
+    pub fn all(&self) -> Vec<Arc<ProcessHandle>> {
+        read(&self.groups)
+            .iter()
+            .flat_map(|g| g.procs.iter().cloned())
+            .collect()
+    }
+
+    /// Handles grouped by group priority, highest priority value first (shutdown order).
+    pub fn levels_descending(&self) -> Vec<Vec<Arc<ProcessHandle>>> {
+        let groups = read(&self.groups);
+        let mut prios: Vec<i64> = groups.iter().map(|g| g.config.priority).collect();
+        prios.sort_unstable();
+        prios.dedup();
+        prios
+            .iter()
+            .rev()
+            .map(|p| {
+                groups
+                    .iter()
+                    .filter(|g| g.config.priority == *p)
+                    .flat_map(|g| g.procs.iter().rev().cloned())
+                    .collect()
+            })
+            .collect()
+    }
+
+    pub fn find(&self, namespec: &str) -> Option<Arc<ProcessHandle>> {
+        let (group, name) = match namespec.split_once(':') {
+            Some((g, n)) => (g, n),
+            None => (namespec, namespec),
+        };
+        let groups = read(&self.groups);
+        let g = groups.iter().find(|g| g.config.name == group)?;
+        g.procs.iter().find(|p| p.config.name == name).cloned()
+    }
+
+    /// Ends every worker and forgets every group (all processes stopped).
+    pub fn clear(&self) {
+        let groups = std::mem::take(&mut *write(&self.groups));
+        for g in groups {
+            g.procs.iter().for_each(|p| p.quit());
+        }
+    }
+}
+
+fn sink_spec(
+    config: &Config,
+    pc: &ProcessConfig,
+    log: &LogConfig,
+    channel: &'static str,
+) -> SinkSpec {
+    SinkSpec {
+        config: log.clone(),
+        process_name: pc.name.clone(),
+        group_name: pc.group.clone(),
+        channel,
+        childlogdir: config.supervisord.childlogdir.clone(),
+        identifier: config.supervisord.identifier.clone(),
+        strip_ansi: config.supervisord.strip_ansi,
+    }
+}
+
+/// Opens a sink; on failure logs why and drains into nothing, so the child never blocks.
+fn open_sink(spec: SinkSpec) -> Arc<Sink> {
+    match Sink::open(&spec) {
+        Ok(s) => s,
+        Err(e) => {
+            let path: Option<PathBuf> = match &spec.config.file {
+                LogFile::Path(p) => Some(p.clone()),
+                _ => None,
+            };
+            log::error!(
+                "cannot open {} log of {} ({}): {e}; its output is dropped",
+                spec.channel,
+                spec.process_name,
+                path.map(|p| p.display().to_string())
+                    .unwrap_or_else(|| "AUTO".into())
+            );
+            let mut none = spec;
+            none.config.file = LogFile::None;
+            Sink::open(&none).unwrap_or_else(|_| unreachable_sink())
+        }
+    }
+}
+
+fn unreachable_sink() -> Arc<Sink> {
+    // Opening a NONE sink touches no file; should it ever fail, fall back to /dev/null.
+    let spec = SinkSpec {
+        config: LogConfig {
+            file: LogFile::Path("/dev/null".into()),
+            maxbytes: 0,
+            backups: 0,
+            capture_maxbytes: 0,
+            events_enabled: false,
+            syslog: false,
+            prefix: None,
+        },
+        process_name: String::new(),
+        group_name: String::new(),
+        channel: "stdout",
+        childlogdir: "/tmp".into(),
+        identifier: String::new(),
+        strip_ansi: false,
+    };
+    match Sink::open(&spec) {
+        Ok(s) => s,
+        Err(e) => panic!("cannot open /dev/null as a log sink: {e}"),
+    }
+}
+
+fn open_sinks(config: &Config, pc: &ProcessConfig) -> (Arc<Sink>, Option<Arc<Sink>>) {
+    let out = open_sink(sink_spec(config, pc, &pc.stdout, "stdout"));
+    let err = if pc.redirect_stderr {
+        None
+    } else {
+        Some(open_sink(sink_spec(config, pc, &pc.stderr, "stderr")))
+    };
+    (out, err)
+}

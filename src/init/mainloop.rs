@@ -1,0 +1,132 @@
+//! The main loop: blocks on signals (from the reaper's signal thread), state changes and
+//! requests from the control plane; no ticks.
+
+use std::sync::Arc;
+
+use crossbeam_channel::select;
+
+use crate::programs::names::signal_name;
+use crate::programs::{Command, SupervisorState};
+use crate::reaper::Notice;
+
+use super::engine::Request;
+use super::shutdown::{end_descendants, stop_all};
+use super::startup::{log_startup, start_groups, Runtime};
+
+/// Why the loop ended.
+enum Outcome {
+    Exit,
+    Reload(crate::config::Config),
+}
+
+pub fn run(rt: &mut Runtime) -> i32 {
+    loop {
+        match serve(rt) {
+            Outcome::Exit => return finish(rt),
+            Outcome::Reload(config) => reload(rt, config),
+        }
+    }
+}
+
+/// Serves until an exit or a reload with a valid new config is asked for.
+fn serve(rt: &Runtime) -> Outcome {
+    loop {
+        select! {
+            recv(rt.notices) -> n => match n {
+                Ok(Notice::Signal(sig)) => {
+                    if let Some(outcome) = on_signal(rt, sig) {
+                        return outcome;
+                    }
+                }
+                Ok(Notice::OrphansReaped) => {}
+                Err(_) => return Outcome::Exit,
+            },
+            recv(rt.changes) -> _ => {}
+            recv(rt.requests) -> r => match r {
+                Ok(Request::Shutdown) | Err(_) => return Outcome::Exit,
+                Ok(Request::Restart) => {
+                    if let Some(c) = reread(rt) {
+                        return Outcome::Reload(c);
+                    }
+                }
+            },
+        }
+    }
+}
+
+fn on_signal(rt: &Runtime, sig: i32) -> Option<Outcome> {
+    match sig {
+        libc::SIGTERM | libc::SIGINT | libc::SIGQUIT => {
+            log::warn!("received {} indicating exit request", signal_name(sig));
+            Some(Outcome::Exit)
+        }
+        libc::SIGHUP => {
+            log::warn!("received SIGHUP indicating restart request");
+            reread(rt).map(Outcome::Reload)
+        }
+        libc::SIGUSR2 => {
+            reopen_logs(rt);
+            None
+        }
+        _ => {
+            forward(rt, sig);
+            None
+        }
+    }
+}
+
+/// Reads the config again; a broken one keeps the running configuration.
+fn reread(rt: &Runtime) -> Option<crate::config::Config> {
+    match (rt.loader)() {
+        Ok(c) => Some(c),
+        Err(e) => {
+            log::error!("could not reload the configuration, keeping the current one: {e}");
+            None
+        }
+    }
+}
+
+pub fn reopen_logs(rt: &Runtime) {
+    log::info!("received SIGUSR2 indicating log reopen request");
+    for p in rt.engine.all() {
+        p.stdout_sink.reopen();
+        if let Some(s) = &p.stderr_sink {
+            s.reopen();
+        }
+    }
+    log::info!("supervisord logreopen");
+}
+
+/// Passes a signal supervisord received on to every running program.
+pub fn forward(rt: &Runtime, sig: i32) {
+    log::debug!(
+        "received {}, passing it on to the running programs",
+        signal_name(sig)
+    );
+    for p in rt.engine.all() {
+        p.send(Command::Forward(sig));
+    }
+}
+
+fn reload(rt: &Runtime, config: crate::config::Config) {
+    rt.engine.set_state(SupervisorState::Restarting);
+    stop_all(rt);
+    rt.engine.clear();
+    let config = Arc::new(config);
+    rt.engine.set_config(config.clone());
+    log_startup(&config, &[]);
+    log::info!("supervisord started with pid {}", std::process::id());
+    rt.engine.set_state(SupervisorState::Running);
+    start_groups(&rt.engine, &config);
+}
+
+fn finish(rt: &Runtime) -> i32 {
+    rt.engine.set_state(SupervisorState::Shutdown);
+    stop_all(rt);
+    rt.engine.clear();
+    end_descendants(rt);
+    if let Some(p) = &rt.pidfile {
+        let _ = std::fs::remove_file(p);
+    }
+    0
+}

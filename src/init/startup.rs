@@ -1,0 +1,186 @@
+//! Bringing supervisord up: fds, limits, privileges, daemonizing, logging, pidfile, the
+//! signal/reaper thread, the engine and the first spawns.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crossbeam_channel::{unbounded, Receiver, Sender};
+use log::LevelFilter;
+
+use crate::config::{Config, LogLevel, MainLogFile};
+use crate::logs::OutputPump;
+use crate::programs::StateChange;
+use crate::reaper::{self, Notice, Reaper};
+
+use super::bootlog::{self, CRIT};
+use super::engine::{Engine, Request};
+use super::{system, Loader};
+
+/// Everything the main loop works with.
+pub struct Runtime {
+    pub engine: Arc<Engine>,
+    pub notices: Receiver<Notice>,
+    pub notice_tx: Sender<Notice>,
+    pub changes: Receiver<StateChange>,
+    pub requests: Receiver<Request>,
+    pub loader: Loader,
+    pub pid1: bool,
+    pub subreaper: bool,
+    pub pidfile: Option<PathBuf>,
+}
+
+const ROOT_WARNING: &str = "Supervisor is running as root.  Privileges were not dropped because \
+    no user is specified in the config file.  If you intend to run as root, you can set \
+    user=root in the config file to avoid this message.";
+
+fn level_filter(l: LogLevel) -> LevelFilter {
+    match l {
+        LogLevel::Critical | LogLevel::Error => LevelFilter::Error,
+        LogLevel::Warn => LevelFilter::Warn,
+        LogLevel::Info => LevelFilter::Info,
+        LogLevel::Debug => LevelFilter::Debug,
+        LogLevel::Trace | LogLevel::Blather => LevelFilter::Trace,
+    }
+}
+
+/// Raises RLIMIT_NOFILE / RLIMIT_NPROC to minfds / minprocs; returns the lines to log.
+fn raise_limits(config: &Config) -> Result<Vec<String>, String> {
+    let mut notes = Vec::new();
+    let limits = [
+        (
+            libc::RLIMIT_NOFILE,
+            config.supervisord.minfds,
+            "RLIMIT_NOFILE",
+            "minfds",
+        ),
+        (
+            libc::RLIMIT_NPROC,
+            config.supervisord.minprocs,
+            "RLIMIT_NPROC",
+            "minprocs",
+        ),
+    ];
+    for (res, min, name, key) in limits {
+        match system::raise_limit(res, min) {
+            Ok(Some(n)) => notes.push(format!("Increased {name} limit to {n}")),
+            Ok(None) => {}
+            Err(e) => {
+                return Err(format!(
+                    "The minimum number required to run this process is {min} as per the \
+                     \"{key}\" command-line argument or config file setting ({name}): {e}"
+                ))
+            }
+        }
+    }
+    Ok(notes)
+}
+
+fn init_logging(config: &Config) -> Result<(), String> {
+    let sd = &config.supervisord;
+    let path = match &sd.logfile {
+        MainLogFile::Path(p) => Some(p.as_path()),
+        MainLogFile::Syslog => None,
+    };
+    let to_stdout = sd.nodaemon && !sd.silent;
+    bootlog::init(path, to_stdout, level_filter(sd.loglevel)).map_err(|e| {
+        format!(
+            "cannot open the main log {}: {e}",
+            path.unwrap_or(&PathBuf::new()).display()
+        )
+    })
+}
+
+/// Logs the start-up lines Supervisor prints (again on every reload).
+pub fn log_startup(config: &Config, extra: &[String]) {
+    // SAFETY: getuid has no preconditions.
+    if unsafe { libc::getuid() } == 0 && config.supervisord.user.is_none() {
+        log::error!(target: CRIT, "{ROOT_WARNING}");
+    }
+    for line in extra {
+        log::info!("{line}");
+    }
+    for (level, note) in &config.notes {
+        log::log!(*level, "{note}");
+    }
+}
+
+/// Brings everything up; an `Err` is a usage-level error (exit status 2).
+pub fn start(config: Arc<Config>, loader: Loader) -> Result<Runtime, String> {
+    system::ensure_std_fds();
+    system::ignore_sigpipe();
+    let pid1 = system::is_pid1();
+    if pid1 {
+        system::ignore_job_control();
+    }
+    let mut notes = Vec::new();
+    if let Some(user) = &config.supervisord.user {
+        system::drop_privileges(user)
+            .map_err(|e| format!("Could not set user to {}: {e}", user.name))?;
+        notes.push(format!("Set uid to user {} succeeded", user.uid));
+    }
+    notes.extend(raise_limits(&config)?);
+    let daemon = !config.supervisord.nodaemon && !pid1;
+    if daemon {
+        system::daemonize(
+            config.supervisord.directory.as_deref(),
+            config.supervisord.umask,
+        )
+        .map_err(|e| format!("could not daemonize: {e}"))?;
+    }
+    init_logging(&config)?;
+    log_startup(&config, &notes);
+    if pid1 && !config.supervisord.nodaemon {
+        log::info!("not daemonizing: running as PID 1, a container init stays in the foreground");
+    }
+    if daemon {
+        log::info!("daemonizing the supervisord process");
+    }
+    let pidfile = config.supervisord.pidfile.clone();
+    if let Err(e) = system::write_pidfile(&pidfile) {
+        log::error!("could not write pidfile {}: {e}", pidfile.display());
+    }
+
+    let reaper = Arc::new(Reaper::new());
+    let (notice_tx, notices) = unbounded();
+    reaper::start_signal_thread(reaper.clone(), notice_tx.clone())
+        .map_err(|e| format!("could not install signal handlers: {e}"))?;
+    let subreaper = !pid1 && reaper::become_subreaper().is_ok();
+    let pump = OutputPump::new().map_err(|e| format!("could not start output capture: {e}"))?;
+    let (change_tx, changes) = unbounded();
+    let (request_tx, requests) = unbounded();
+    let engine = Arc::new(Engine::new(
+        config.clone(),
+        reaper,
+        pump,
+        change_tx,
+        request_tx,
+        system::max_fd(),
+    ));
+    log::info!("supervisord started with pid {}", std::process::id());
+    start_groups(&engine, &config);
+    Ok(Runtime {
+        engine,
+        notices,
+        notice_tx,
+        changes,
+        requests,
+        loader,
+        pid1,
+        subreaper,
+        pidfile: Some(pidfile),
+    })
+}
+
+/// Creates every group and spawns the autostart processes in (priority, name) order without
+/// waiting between priorities.
+pub fn start_groups(engine: &Engine, config: &Config) {
+    for gc in &config.groups {
+        let name = gc.name.clone();
+        if let Err(e) = engine.add_group(gc.clone()) {
+            log::error!("could not create group {name}: {e}");
+        }
+    }
+    for gc in &config.groups {
+        engine.autostart_group(&gc.name);
+    }
+}

@@ -1,0 +1,206 @@
+//! Process-wide duties, one small function each: standard fds, resource limits, privileges,
+//! daemonizing, the pidfile, PID-1 signal dispositions and the descendant scan.
+
+use std::collections::HashMap;
+use std::io;
+use std::path::Path;
+
+use crate::config::UserSpec;
+
+/// Opens /dev/null on any of fds 0-2 that is closed, so pipes created later never land there.
+pub fn ensure_std_fds() {
+    for fd in 0..3 {
+        // SAFETY: fcntl/open/dup2 on small integer fds.
+        unsafe {
+            if libc::fcntl(fd, libc::F_GETFD) < 0 {
+                let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
+                if null >= 0 && null != fd {
+                    libc::dup2(null, fd);
+                    libc::close(null);
+                }
+            }
+        }
+    }
+}
+
+pub fn is_pid1() -> bool {
+    std::process::id() == 1
+}
+
+/// A container init must not be stopped by terminal job control signals.
+pub fn ignore_job_control() {
+    // SAFETY: setting dispositions to SIG_IGN.
+    unsafe {
+        libc::signal(libc::SIGTTIN, libc::SIG_IGN);
+        libc::signal(libc::SIGTTOU, libc::SIG_IGN);
+    }
+}
+
+pub fn ignore_sigpipe() {
+    // SAFETY: setting a disposition to SIG_IGN.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+    }
+}
+
+/// Raises a soft limit to `min` (and the hard one when we may); returns the new limit when it
+/// was raised.
+pub fn raise_limit(resource: libc::__rlimit_resource_t, min: u64) -> Result<Option<u64>, String> {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: valid out pointer.
+    if unsafe { libc::getrlimit(resource, &mut lim) } != 0 {
+        return Err(io::Error::last_os_error().to_string());
+    }
+    if lim.rlim_cur >= min {
+        return Ok(None);
+    }
+    let want = libc::rlimit {
+        rlim_cur: min,
+        rlim_max: lim.rlim_max.max(min),
+    };
+    // SAFETY: valid pointer to a filled struct.
+    if unsafe { libc::setrlimit(resource, &want) } == 0 {
+        return Ok(Some(min));
+    }
+    let soft_only = libc::rlimit {
+        rlim_cur: min,
+        rlim_max: lim.rlim_max,
+    };
+    // SAFETY: as above.
+    if min <= lim.rlim_max && unsafe { libc::setrlimit(resource, &soft_only) } == 0 {
+        return Ok(Some(min));
+    }
+    Err(format!(
+        "the current environment only allows {}",
+        lim.rlim_max
+    ))
+}
+
+/// The soft RLIMIT_NOFILE (where a child's fd cleanup stops when close_range is missing).
+pub fn max_fd() -> i32 {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: valid out pointer.
+    unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) };
+    lim.rlim_cur.min(1 << 20) as i32
+}
+
+/// Switches supervisord itself to `user` (groups, gid, then uid).
+pub fn drop_privileges(user: &UserSpec) -> Result<(), String> {
+    // SAFETY: plain id syscalls.
+    unsafe {
+        if libc::geteuid() == user.uid {
+            return Ok(());
+        }
+        if libc::geteuid() != 0 {
+            return Err("Can't drop privilege as nonroot user".into());
+        }
+        if libc::setgroups(user.groups.len(), user.groups.as_ptr()) != 0
+            || libc::setgid(user.gid) != 0
+            || libc::setuid(user.uid) != 0
+        {
+            return Err(io::Error::last_os_error().to_string());
+        }
+    }
+    Ok(())
+}
+
+/// Supervisor's daemonize: fork (the parent exits 0), new session, chdir, stdio on /dev/null,
+/// umask. Must run before any thread is started.
+pub fn daemonize(directory: Option<&Path>, umask: u32) -> io::Result<()> {
+    // SAFETY: no other thread exists yet; the parent leaves with _exit.
+    unsafe {
+        match libc::fork() {
+            -1 => return Err(io::Error::last_os_error()),
+            0 => {}
+            _ => libc::_exit(0),
+        }
+        libc::setsid();
+    }
+    if let Some(dir) = directory {
+        std::env::set_current_dir(dir)?;
+    }
+    // SAFETY: reopening fds 0-2 on /dev/null.
+    unsafe {
+        let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
+        if null >= 0 {
+            for fd in 0..3 {
+                libc::dup2(null, fd);
+            }
+            if null > 2 {
+                libc::close(null);
+            }
+        }
+        libc::umask(umask as libc::mode_t);
+    }
+    Ok(())
+}
+
+pub fn write_pidfile(path: &Path) -> io::Result<()> {
+    std::fs::write(path, format!("{}\n", std::process::id()))
+}
+
+/// Pids of every living (non-zombie) descendant of `root`, from /proc.
+pub fn descendants(root: i32) -> Vec<i32> {
+    let mut children: HashMap<i32, Vec<i32>> = HashMap::new();
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    for entry in dir.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        if let Some((ppid, zombie)) = parent_of(pid) {
+            if !zombie {
+                children.entry(ppid).or_default().push(pid);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let mut todo = vec![root];
+    while let Some(p) = todo.pop() {
+        if let Some(kids) = children.get(&p) {
+            for &k in kids {
+                out.push(k);
+                todo.push(k);
+            }
+        }
+    }
+    out
+}
+
+/// (ppid, is zombie) from /proc/<pid>/stat; the command name may hold spaces and parens.
+fn parent_of(pid: i32) -> Option<(i32, bool)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let mut fields = rest.split_whitespace();
+    let state = fields.next()?;
+    let ppid = fields.next()?.parse().ok()?;
+    Some((ppid, state == "Z" || state == "X"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_own_children() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("5")
+            .spawn()
+            .unwrap();
+        let me = std::process::id() as i32;
+        assert!(descendants(me).contains(&(child.id() as i32)));
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+}

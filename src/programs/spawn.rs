@@ -1,0 +1,354 @@
+//! Fork and exec of one program instance.
+//!
+//! Everything the child needs (argv, envp, paths, ids, messages) is built before `fork`; the
+//! child then makes only async-signal-safe calls. A CLOEXEC status pipe tells the parent for
+//! certain whether `execve` succeeded (EOF) or failed (the child writes its errno).
+
+use std::ffi::{CString, OsStr, OsString};
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+use crate::config::UserSpec;
+
+use super::names::errno_name;
+
+/// What the child runs and how, ready for fork.
+pub struct Prepared {
+    path: CString,
+    _argv: Vec<CString>,
+    argv_ptrs: Vec<*const libc::c_char>,
+    _envp: Vec<CString>,
+    envp_ptrs: Vec<*const libc::c_char>,
+    cwd: Option<CString>,
+    umask: Option<libc::mode_t>,
+    user: Option<PreparedUser>,
+    redirect_stderr: bool,
+    /// Highest fd to close when close_range is not available.
+    max_fd: i32,
+    exec_fail_msg: Vec<u8>,
+    chdir_fail_msg: Vec<u8>,
+    setuid_fail_msg: Vec<u8>,
+}
+
+struct PreparedUser {
+    uid: libc::uid_t,
+    gid: libc::gid_t,
+    groups: Vec<libc::gid_t>,
+}
+
+/// What one spawn needs to know.
+pub struct SpawnSpec<'a> {
+    pub path: &'a Path,
+    pub argv: &'a [String],
+    pub env: &'a [(OsString, OsString)],
+    pub directory: Option<&'a Path>,
+    pub umask: Option<u32>,
+    pub user: Option<&'a UserSpec>,
+    pub redirect_stderr: bool,
+    pub max_fd: i32,
+}
+
+fn cstring(bytes: &[u8], what: &str) -> io::Result<CString> {
+    CString::new(bytes).map_err(|_| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{what} contains a NUL byte"),
+        )
+    })
+}
+
+fn env_entry(k: &OsStr, v: &OsStr) -> io::Result<CString> {
+    let mut b = k.as_bytes().to_vec();
+    b.push(b'=');
+    b.extend_from_slice(v.as_bytes());
+    cstring(&b, "environment entry")
+}
+
+impl Prepared {
+    pub fn new(spec: &SpawnSpec<'_>) -> io::Result<Prepared> {
+        let path = cstring(spec.path.as_os_str().as_bytes(), "command")?;
+        let argv = spec
+            .argv
+            .iter()
+            .map(|a| cstring(a.as_bytes(), "command argument"))
+            .collect::<io::Result<Vec<_>>>()?;
+        let envp = spec
+            .env
+            .iter()
+            .map(|(k, v)| env_entry(k, v))
+            .collect::<io::Result<Vec<_>>>()?;
+        let cwd = match spec.directory {
+            Some(d) => Some(cstring(d.as_os_str().as_bytes(), "directory")?),
+            None => None,
+        };
+        let argv0 = spec.argv.first().map(String::as_str).unwrap_or("");
+        let dir = spec
+            .directory
+            .map(|d| d.display().to_string())
+            .unwrap_or_default();
+        let uid = spec.user.map(|u| u.uid).unwrap_or(0);
+        let mut argv_ptrs: Vec<_> = argv.iter().map(|a| a.as_ptr()).collect();
+        argv_ptrs.push(std::ptr::null());
+        let mut envp_ptrs: Vec<_> = envp.iter().map(|a| a.as_ptr()).collect();
+        envp_ptrs.push(std::ptr::null());
+        Ok(Prepared {
+            path,
+            _argv: argv,
+            argv_ptrs,
+            _envp: envp,
+            envp_ptrs,
+            cwd,
+            umask: spec.umask.map(|m| m as libc::mode_t),
+            user: spec.user.map(|u| PreparedUser {
+                uid: u.uid,
+                gid: u.gid,
+                groups: u.groups.clone(),
+            }),
+            redirect_stderr: spec.redirect_stderr,
+            max_fd: spec.max_fd,
+            exec_fail_msg: format!("supervisor: couldn't exec {argv0}: ").into_bytes(),
+            chdir_fail_msg: format!("supervisor: couldn't chdir to {dir}: ").into_bytes(),
+            setuid_fail_msg: format!("supervisor: couldn't setuid to {uid}: ").into_bytes(),
+        })
+    }
+}
+
+/// The parent's ends of a new child's pipes.
+pub struct ChildPipes {
+    pub stdin: OwnedFd,
+    pub stdout: OwnedFd,
+    pub stderr: Option<OwnedFd>,
+    /// Readable end of the exec status pipe.
+    pub status: OwnedFd,
+}
+
+/// Both ends of the pipes, created before fork.
+pub struct PipeSet {
+    parent: ChildPipes,
+    child_stdin: OwnedFd,
+    child_stdout: OwnedFd,
+    child_stderr: Option<OwnedFd>,
+    child_status: OwnedFd,
+}
+
+fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0; 2];
+    // SAFETY: valid out array of two ints.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: pipe2 just returned these fds, owned by nobody else.
+    unsafe { Ok((OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1]))) }
+}
+
+impl PipeSet {
+    pub fn new(redirect_stderr: bool) -> io::Result<PipeSet> {
+        let (child_stdin, stdin) = pipe()?;
+        let (stdout, child_stdout) = pipe()?;
+        let (stderr, child_stderr) = if redirect_stderr {
+            (None, None)
+        } else {
+            let (r, w) = pipe()?;
+            (Some(r), Some(w))
+        };
+        let (status, child_status) = pipe()?;
+        set_nonblocking(stdin.as_raw_fd())?;
+        Ok(PipeSet {
+            parent: ChildPipes {
+                stdin,
+                stdout,
+                stderr,
+                status,
+            },
+            child_stdin,
+            child_stdout,
+            child_stderr,
+            child_status,
+        })
+    }
+}
+
+fn set_nonblocking(fd: RawFd) -> io::Result<()> {
+    // SAFETY: fcntl on an fd we own.
+    unsafe {
+        let flags = libc::fcntl(fd, libc::F_GETFL);
+        if flags < 0 || libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) < 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+/// Forks; in the parent returns the pid and the parent's pipe ends (the child's ends are
+/// closed). Must be called with every signal blocked in the calling thread (see
+/// [`SignalsBlocked`]) so no handler runs in the child before its dispositions are reset.
+pub fn fork_exec(prep: &Prepared, pipes: PipeSet) -> io::Result<(i32, ChildPipes)> {
+    // SAFETY: the child branch only makes async-signal-safe calls on pre-built data.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    if pid == 0 {
+        let stderr_fd = pipes.child_stderr.as_ref().map(|f| f.as_raw_fd());
+        // SAFETY: we are the child of a fork.
+        unsafe {
+            child_exec(
+                prep,
+                pipes.child_stdin.as_raw_fd(),
+                pipes.child_stdout.as_raw_fd(),
+                stderr_fd,
+                pipes.child_status.as_raw_fd(),
+            )
+        }
+    }
+    let PipeSet { parent, .. } = pipes;
+    Ok((pid, parent))
+}
+
+/// Reads the exec status pipe: `None` when exec succeeded, else the child's errno.
+pub fn exec_result(status: OwnedFd) -> Option<i32> {
+    let mut buf = [0u8; 4];
+    let mut got = 0;
+    while got < 4 {
+        // SAFETY: reading into a local buffer from an fd we own.
+        let n = unsafe { libc::read(status.as_raw_fd(), buf[got..].as_mut_ptr().cast(), 4 - got) };
+        if n < 0 && io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
+            continue;
+        }
+        if n <= 0 {
+            break;
+        }
+        got += n as usize;
+    }
+    (got == 4).then(|| i32::from_ne_bytes(buf))
+}
+
+unsafe fn write_all(fd: RawFd, b: &[u8]) {
+    let mut off = 0;
+    while off < b.len() {
+        let n = libc::write(fd, b[off..].as_ptr().cast(), b.len() - off);
+        if n <= 0 {
+            if n < 0 && *libc::__errno_location() == libc::EINTR {
+                continue;
+            }
+            return;
+        }
+        off += n as usize;
+    }
+}
+
+/// Reports a failure on the child's stderr and exits 127 like Supervisor's child.
+unsafe fn child_fail(prefix: &[u8], err: i32, status_fd: RawFd) -> ! {
+    write_all(2, prefix);
+    write_all(2, errno_name(err).as_bytes());
+    write_all(2, b"\n");
+    write_all(2, b"supervisor: child process was not spawned\n");
+    write_all(status_fd, &err.to_ne_bytes());
+    libc::_exit(127)
+}
+
+unsafe fn errno() -> i32 {
+    *libc::__errno_location()
+}
+
+unsafe fn reset_signals() {
+    let mut dfl: libc::sigaction = std::mem::zeroed();
+    dfl.sa_sigaction = libc::SIG_DFL;
+    for sig in 1..libc::SIGRTMAX() {
+        libc::sigaction(sig, &dfl, std::ptr::null_mut());
+    }
+    let mut empty: libc::sigset_t = std::mem::zeroed();
+    libc::sigemptyset(&mut empty);
+    libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
+}
+
+unsafe fn close_other_fds(keep: RawFd, max_fd: i32) {
+    // The status pipe moves to fd 3 so one close_range covers everything else.
+    if keep != 3 {
+        libc::dup3(keep, 3, libc::O_CLOEXEC);
+    }
+    let rc = libc::syscall(libc::SYS_close_range, 4u32, u32::MAX, 0u32);
+    if rc != 0 {
+        for fd in 4..max_fd {
+            libc::close(fd);
+        }
+    }
+}
+
+unsafe fn child_exec(
+    p: &Prepared,
+    stdin: RawFd,
+    stdout: RawFd,
+    stderr: Option<RawFd>,
+    status: RawFd,
+) -> ! {
+    libc::setpgid(0, 0);
+    reset_signals();
+    libc::dup2(stdin, 0);
+    libc::dup2(stdout, 1);
+    libc::dup2(
+        if p.redirect_stderr {
+            stdout
+        } else {
+            stderr.unwrap_or(stdout)
+        },
+        2,
+    );
+    close_other_fds(status, p.max_fd);
+    let status = 3;
+    if let Some(u) = &p.user {
+        if libc::geteuid() != u.uid {
+            if libc::setgroups(u.groups.len(), u.groups.as_ptr()) != 0
+                || libc::setgid(u.gid) != 0
+                || libc::setuid(u.uid) != 0
+            {
+                child_fail(&p.setuid_fail_msg, errno(), status);
+            }
+        }
+    }
+    if let Some(cwd) = &p.cwd {
+        if libc::chdir(cwd.as_ptr()) != 0 {
+            child_fail(&p.chdir_fail_msg, errno(), status);
+        }
+    }
+    if let Some(m) = p.umask {
+        libc::umask(m);
+    }
+    libc::execve(p.path.as_ptr(), p.argv_ptrs.as_ptr(), p.envp_ptrs.as_ptr());
+    child_fail(&p.exec_fail_msg, errno(), status)
+}
+
+/// Blocks every signal in the calling thread until dropped (around fork).
+pub struct SignalsBlocked {
+    old: libc::sigset_t,
+}
+
+impl SignalsBlocked {
+    pub fn new() -> SignalsBlocked {
+        // SAFETY: sigset operations on local values.
+        unsafe {
+            let mut all: libc::sigset_t = std::mem::zeroed();
+            let mut old: libc::sigset_t = std::mem::zeroed();
+            libc::sigfillset(&mut all);
+            libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut old);
+            SignalsBlocked { old }
+        }
+    }
+}
+
+impl Default for SignalsBlocked {
+    fn default() -> Self {
+        SignalsBlocked::new()
+    }
+}
+
+impl Drop for SignalsBlocked {
+    fn drop(&mut self) {
+        // SAFETY: restoring the mask saved in new().
+        unsafe {
+            libc::pthread_sigmask(libc::SIG_SETMASK, &self.old, std::ptr::null_mut());
+        }
+    }
+}

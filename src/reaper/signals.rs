@@ -1,0 +1,67 @@
+//! The signal thread: SIGCHLD reaps, every other handled signal goes to init's main loop.
+
+use std::io;
+use std::sync::Arc;
+
+use crossbeam_channel::Sender;
+use signal_hook::iterator::{Handle, Signals};
+
+use super::Reaper;
+
+/// What the signal thread tells init.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Notice {
+    /// A signal other than SIGCHLD arrived.
+    Signal(i32),
+    /// Unknown (orphaned) children were reaped while init was watching for them.
+    OrphansReaped,
+}
+
+/// Catchable signals with a default action that would kill or stop supervisord; they are
+/// passed on to the running programs instead.
+pub const FORWARDED_SIGNALS: &[i32] = &[
+    libc::SIGUSR1,
+    libc::SIGALRM,
+    libc::SIGWINCH,
+    libc::SIGPWR,
+    libc::SIGURG,
+    libc::SIGVTALRM,
+    libc::SIGPROF,
+    libc::SIGXCPU,
+    libc::SIGXFSZ,
+    libc::SIGIO,
+    libc::SIGSTKFLT,
+];
+
+/// Signals init acts on itself.
+const OWN_SIGNALS: &[i32] = &[
+    libc::SIGTERM,
+    libc::SIGINT,
+    libc::SIGQUIT,
+    libc::SIGHUP,
+    libc::SIGUSR2,
+];
+
+/// Starts the thread; the returned handle closes it.
+pub fn start_signal_thread(reaper: Arc<Reaper>, notices: Sender<Notice>) -> io::Result<Handle> {
+    let mut list = vec![libc::SIGCHLD];
+    list.extend_from_slice(OWN_SIGNALS);
+    list.extend_from_slice(FORWARDED_SIGNALS);
+    let mut signals = Signals::new(&list)?;
+    let handle = signals.handle();
+    std::thread::Builder::new()
+        .name("signals".into())
+        .stack_size(128 * 1024)
+        .spawn(move || {
+            // Children may have exited before the handler was installed.
+            reaper.reap();
+            for sig in signals.forever() {
+                if sig == libc::SIGCHLD {
+                    reaper.reap();
+                } else if notices.send(Notice::Signal(sig)).is_err() {
+                    break;
+                }
+            }
+        })?;
+    Ok(handle)
+}
