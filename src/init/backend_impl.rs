@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crossbeam_channel::{bounded, Receiver};
 
-use crate::config::{Config, GroupConfig, MainLogFile};
+use crate::config::{Config, GroupConfig};
 use crate::ctl::backend::{
     faults, Backend, Channel, ConfigDiff, Fault, ProcessInfo, ProcessResult,
 };
@@ -14,6 +14,9 @@ use crate::programs::{Command, ProcessHandle, Reply, SupervisorState};
 
 use super::engine::{Engine, Request};
 use super::Loader;
+
+/// The answer channel of one sent request, or why it was not sent.
+type Pending = Result<Receiver<Result<(), Fault>>, Fault>;
 
 pub struct EngineBackend {
     engine: Arc<Engine>,
@@ -43,7 +46,7 @@ impl EngineBackend {
     where
         F: Fn(Reply) -> Command,
     {
-        let pending: Vec<(String, Result<Receiver<Result<(), Fault>>, Fault>)> = namespecs
+        let pending: Vec<(String, Pending)> = namespecs
             .iter()
             .map(|n| {
                 let rx = self.running().and_then(|_| self.handle(n)).map(|h| {
@@ -236,24 +239,12 @@ impl Backend for EngineBackend {
     }
 
     fn main_log_path(&self) -> Option<PathBuf> {
-        match &self.engine.config().supervisord.logfile {
-            MainLogFile::Path(p) => Some(p.clone()),
-            MainLogFile::Syslog => None,
-        }
+        crate::logs::main_log_path()
     }
 
     fn clear_main_log(&self) -> Result<(), Fault> {
         self.running()?;
-        let Some(path) = self.main_log_path() else {
-            return Err(Fault::new(faults::NO_FILE, Some("None")));
-        };
-        // Truncating keeps the logger's append-mode descriptor valid.
-        std::fs::OpenOptions::new()
-            .write(true)
-            .truncate(true)
-            .open(&path)
-            .map(|_| ())
-            .map_err(|e| Fault::new(faults::FAILED, Some(&format!("{}: {e}", path.display()))))
+        crate::logs::clear_main_log().map_err(|e| Fault::new(faults::FAILED, Some(&e.to_string())))
     }
 
     fn send_remote_comm_event(&self, kind: &str, data: &str) -> Result<(), Fault> {

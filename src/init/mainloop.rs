@@ -16,7 +16,7 @@ use super::startup::{log_startup, start_groups, Runtime};
 /// Why the loop ended.
 enum Outcome {
     Exit,
-    Reload(crate::config::Config),
+    Reload(Box<crate::config::Config>),
 }
 
 pub fn run(rt: &mut Runtime) -> i32 {
@@ -46,7 +46,7 @@ fn serve(rt: &Runtime) -> Outcome {
                 Ok(Request::Shutdown) | Err(_) => return Outcome::Exit,
                 Ok(Request::Restart) => {
                     if let Some(c) = reread(rt) {
-                        return Outcome::Reload(c);
+                        return Outcome::Reload(Box::new(c));
                     }
                 }
             },
@@ -62,7 +62,7 @@ fn on_signal(rt: &Runtime, sig: i32) -> Option<Outcome> {
         }
         libc::SIGHUP => {
             log::warn!("received SIGHUP indicating restart request");
-            reread(rt).map(Outcome::Reload)
+            reread(rt).map(|c| Outcome::Reload(Box::new(c)))
         }
         libc::SIGUSR2 => {
             reopen_logs(rt);
@@ -88,6 +88,7 @@ fn reread(rt: &Runtime) -> Option<crate::config::Config> {
 
 pub fn reopen_logs(rt: &Runtime) {
     log::info!("received SIGUSR2 indicating log reopen request");
+    crate::logs::reopen_main_log();
     for p in rt.engine.all() {
         p.stdout_sink.reopen();
         if let Some(s) = &p.stderr_sink {
@@ -108,12 +109,15 @@ pub fn forward(rt: &Runtime, sig: i32) {
     }
 }
 
-fn reload(rt: &Runtime, config: crate::config::Config) {
+fn reload(rt: &Runtime, config: Box<crate::config::Config>) {
     rt.engine.set_state(SupervisorState::Restarting);
     stop_all(rt);
     rt.engine.clear();
-    let config = Arc::new(config);
+    let config = Arc::new(*config);
     rt.engine.set_config(config.clone());
+    if let Err(e) = crate::logs::init_main_log(&config.supervisord, config.supervisord.nodaemon) {
+        log::error!("could not reopen the main log with the new settings: {e}");
+    }
     log_startup(&config, &[]);
     log::info!("supervisord started with pid {}", std::process::id());
     rt.engine.set_state(SupervisorState::Running);

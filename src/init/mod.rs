@@ -2,7 +2,6 @@
 //! startup and shutdown ordering, reload, exit status.
 
 pub mod backend_impl;
-pub mod bootlog;
 pub mod cli;
 pub mod engine;
 mod mainloop;

@@ -5,14 +5,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crossbeam_channel::{unbounded, Receiver, Sender};
-use log::LevelFilter;
 
-use crate::config::{Config, LogLevel, MainLogFile};
-use crate::logs::OutputPump;
+use crate::config::Config;
+use crate::logs::{self, OutputPump};
 use crate::programs::StateChange;
 use crate::reaper::{self, Notice, Reaper};
 
-use super::bootlog::{self, CRIT};
 use super::engine::{Engine, Request};
 use super::{system, Loader};
 
@@ -32,16 +30,6 @@ pub struct Runtime {
 const ROOT_WARNING: &str = "Supervisor is running as root.  Privileges were not dropped because \
     no user is specified in the config file.  If you intend to run as root, you can set \
     user=root in the config file to avoid this message.";
-
-fn level_filter(l: LogLevel) -> LevelFilter {
-    match l {
-        LogLevel::Critical | LogLevel::Error => LevelFilter::Error,
-        LogLevel::Warn => LevelFilter::Warn,
-        LogLevel::Info => LevelFilter::Info,
-        LogLevel::Debug => LevelFilter::Debug,
-        LogLevel::Trace | LogLevel::Blather => LevelFilter::Trace,
-    }
-}
 
 /// Raises RLIMIT_NOFILE / RLIMIT_NPROC to minfds / minprocs; returns the lines to log.
 fn raise_limits(config: &Config) -> Result<Vec<String>, String> {
@@ -77,24 +65,14 @@ fn raise_limits(config: &Config) -> Result<Vec<String>, String> {
 
 fn init_logging(config: &Config) -> Result<(), String> {
     let sd = &config.supervisord;
-    let path = match &sd.logfile {
-        MainLogFile::Path(p) => Some(p.as_path()),
-        MainLogFile::Syslog => None,
-    };
-    let to_stdout = sd.nodaemon && !sd.silent;
-    bootlog::init(path, to_stdout, level_filter(sd.loglevel)).map_err(|e| {
-        format!(
-            "cannot open the main log {}: {e}",
-            path.unwrap_or(&PathBuf::new()).display()
-        )
-    })
+    logs::init_main_log(sd, sd.nodaemon).map_err(|e| format!("cannot open the main log: {e}"))
 }
 
 /// Logs the start-up lines Supervisor prints (again on every reload).
 pub fn log_startup(config: &Config, extra: &[String]) {
     // SAFETY: getuid has no preconditions.
     if unsafe { libc::getuid() } == 0 && config.supervisord.user.is_none() {
-        log::error!(target: CRIT, "{ROOT_WARNING}");
+        log::error!(target: "crit", "{ROOT_WARNING}");
     }
     for line in extra {
         log::info!("{line}");
@@ -156,6 +134,12 @@ pub fn start(config: Arc<Config>, loader: Loader) -> Result<Runtime, String> {
         request_tx,
         system::max_fd(),
     ));
+    if !config.supervisord.nocleanup {
+        logs::cleanup_auto_logs(
+            &config.supervisord.childlogdir,
+            &config.supervisord.identifier,
+        );
+    }
     log::info!("supervisord started with pid {}", std::process::id());
     start_groups(&engine, &config);
     Ok(Runtime {

@@ -299,13 +299,13 @@ unsafe fn child_exec(
     close_other_fds(status, p.max_fd);
     let status = 3;
     if let Some(u) = &p.user {
-        if libc::geteuid() != u.uid {
-            if libc::setgroups(u.groups.len(), u.groups.as_ptr()) != 0
+        let switch = libc::geteuid() != u.uid;
+        if switch
+            && (libc::setgroups(u.groups.len(), u.groups.as_ptr()) != 0
                 || libc::setgid(u.gid) != 0
-                || libc::setuid(u.uid) != 0
-            {
-                child_fail(&p.setuid_fail_msg, errno(), status);
-            }
+                || libc::setuid(u.uid) != 0)
+        {
+            child_fail(&p.setuid_fail_msg, errno(), status);
         }
     }
     if let Some(cwd) = &p.cwd {

@@ -163,7 +163,13 @@ impl ProcessHandle {
     }
 
     pub fn info(&self) -> ProcessInfo {
-        lock(&self.info).clone()
+        let mut info = lock(&self.info).clone();
+        let sinks = std::iter::once(&self.stdout_sink).chain(self.stderr_sink.as_ref());
+        for s in sinks {
+            info.log_bytes_written += s.bytes_written();
+            info.log_bytes_dropped += s.bytes_dropped();
+        }
+        info
     }
 
     pub fn state(&self) -> ProcessState {
