@@ -2,6 +2,12 @@
 //!
 //! A pure function from files + environment to `Config` or [`ConfigError`]; no other module
 //! reads config text.
+//!
+//! Pipeline: `source` reads the main file and its `[include]`s with the `ini` reader (which
+//! keeps file and line of every key) → `load` builds the sections in Supervisor's order
+//! (`supervisord`, `servers`, `groups` → `program`), reading values through `section`, which
+//! expands `%(name)s` (`expand`) and converts them (`datatypes`, `users`). Everything
+//! Supervisor would silently ignore (unknown sections and options) becomes a WARN note.
 
 mod datatypes;
 mod expand;

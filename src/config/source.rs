@@ -39,9 +39,11 @@ pub fn normalize(p: &Path) -> PathBuf {
     out
 }
 
-fn file_error(path: &Path, message: String) -> ConfigError {
+/// The message already names the file, so the error carries no location (the output then
+/// reads exactly like Supervisor's).
+fn file_error(message: String) -> ConfigError {
     ConfigError {
-        file: Some(path.to_path_buf()),
+        file: None,
         line: None,
         section: None,
         option: None,
@@ -51,17 +53,17 @@ fn file_error(path: &Path, message: String) -> ConfigError {
 
 pub fn read_text(path: &Path) -> Result<String, ConfigError> {
     if std::fs::symlink_metadata(path).is_err() && !path.exists() {
-        return Err(file_error(
-            path,
-            format!("could not find config file {}", path.display()),
-        ));
+        return Err(file_error(format!(
+            "could not find config file {}",
+            path.display()
+        )));
     }
     match std::fs::read(path) {
         Ok(bytes) => Ok(String::from_utf8_lossy(&bytes).into_owned()),
-        Err(_) => Err(file_error(
-            path,
-            format!("could not read config file {}", path.display()),
-        )),
+        Err(_) => Err(file_error(format!(
+            "could not read config file {}",
+            path.display()
+        ))),
     }
 }
 
