@@ -138,3 +138,66 @@ fn main_log_format_levels_rotation_reopen_clear_and_reload() {
     let err = logs::init_main_log(&bad, false).unwrap_err();
     assert!(err.to_string().contains("missing/dir/x.log"), "{err}");
 }
+
+const HELPER_ENV: &str = "SVRS_LOGS_MAIN_HELPER";
+
+/// Helper process: `SVRS_LOGS_MAIN_HELPER=<logfile>|<nodaemon>|<silent>`; logs two lines.
+#[test]
+fn helper_entry() {
+    let Ok(arg) = std::env::var(HELPER_ENV) else {
+        return;
+    };
+    let f: Vec<&str> = arg.split('|').collect();
+    let mut cfg = config(Path::new(f[0]), LogLevel::Info, 0, 0);
+    cfg.silent = f[2] == "true";
+    logs::init_stderr_log();
+    log::info!("before the config: to stderr");
+    logs::init_main_log(&cfg, f[1] == "true").unwrap();
+    log::info!("marker-line one");
+    log::warn!("marker-line two");
+}
+
+/// Runs the helper; returns (stdout, stderr).
+fn run_helper(logfile: &Path, nodaemon: bool, silent: bool) -> (String, String) {
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "helper_entry", "--nocapture", "--test-threads=1"])
+        .env(
+            HELPER_ENV,
+            format!("{}|{nodaemon}|{silent}", logfile.display()),
+        )
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn nodaemon_copies_the_main_log_to_stdout_unless_silent() {
+    let dir = TempDir::new("mainlog-echo");
+    let path = dir.join("supervisord.log");
+    let (out, err) = run_helper(&path, true, false);
+    assert_eq!(out.matches("marker-line").count(), 2, "{out}");
+    assert_eq!(
+        std::fs::read_to_string(&path)
+            .unwrap()
+            .matches("marker-line")
+            .count(),
+        2
+    );
+    assert!(err.contains(" INFO before the config: to stderr"), "{err}");
+
+    let (out, _) = run_helper(&path, true, true);
+    assert_eq!(out.matches("marker-line").count(), 0, "silent: {out}");
+    let (out, _) = run_helper(&path, false, false);
+    assert_eq!(out.matches("marker-line").count(), 0, "daemon mode: {out}");
+}
+
+#[test]
+fn logfile_dev_stdout_in_nodaemon_mode_prints_each_line_once() {
+    let (out, _) = run_helper(Path::new("/dev/stdout"), true, false);
+    assert_eq!(out.matches("marker-line one").count(), 1, "{out}");
+    assert!(out.contains(" WARN marker-line two"), "{out}");
+}

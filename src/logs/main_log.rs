@@ -130,6 +130,14 @@ impl MainLog {
         match &mut self.target {
             Target::File(f) => {
                 f.write(line.as_bytes());
+                // Not through `log`: this runs inside the logger.
+                if let Some(e) = f.take_rotate_error() {
+                    let _ = writeln!(
+                        io::stderr(),
+                        "supervisord: rotating {}: {e}",
+                        f.path().display()
+                    );
+                }
             }
             Target::Stream(s) => {
                 s.write(line.as_bytes());

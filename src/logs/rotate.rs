@@ -23,6 +23,9 @@ pub struct RotatingFile {
     maxbytes: u64,
     backups: u32,
     mode: u32,
+    /// Why the last rotation failed, for the owner to report (logging from here could recurse
+    /// into the main logger, which owns one of these).
+    rotate_error: Option<io::Error>,
 }
 
 /// Opens `path` for writing without O_APPEND: splice(2) refuses append-mode targets, so the
@@ -52,6 +55,7 @@ impl RotatingFile {
             maxbytes,
             backups,
             mode,
+            rotate_error: None,
         })
     }
 
@@ -112,8 +116,13 @@ impl RotatingFile {
             return;
         }
         if let Err(e) = self.rotate() {
-            log::warn!("rotating log file {} failed: {e}", self.path.display());
+            self.rotate_error = Some(e);
         }
+    }
+
+    /// The error of a failed rotation since the last call, if any.
+    pub fn take_rotate_error(&mut self) -> Option<io::Error> {
+        self.rotate_error.take()
     }
 
     /// Supervisor's doRollover: shift the numbered backups up by one, the live file to `.1`,

@@ -187,6 +187,7 @@ impl Sink {
             Target::Discard => Outcome::default(),
             Target::File(f) => {
                 let w = f.write(data);
+                self.report_rotation(f);
                 Outcome {
                     written: w.bytes as u64,
                     dropped: (data.len() - w.bytes) as u64,
@@ -228,7 +229,11 @@ impl Sink {
     /// file cannot take it).
     pub(crate) fn splice_from(&self, pipe: RawFd, len: usize) -> io::Result<usize> {
         let res = match &mut *self.lock() {
-            Target::File(f) => f.splice_from(pipe, len),
+            Target::File(f) => {
+                let r = f.splice_from(pipe, len);
+                self.report_rotation(f);
+                r
+            }
             _ => Err(io::ErrorKind::Unsupported.into()),
         };
         match &res {
@@ -285,6 +290,17 @@ impl Sink {
                 );
             }
             None => {}
+        }
+    }
+
+    fn report_rotation(&self, f: &mut RotatingFile) {
+        if let Some(e) = f.take_rotate_error() {
+            log::warn!(
+                "rotating {} log of '{}' at {} failed: {e}",
+                self.channel,
+                self.process_name,
+                f.path().display()
+            );
         }
     }
 
