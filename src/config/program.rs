@@ -201,7 +201,7 @@ fn one_process(
     here: &std::path::Path,
 ) -> Result<ProcessConfig, ConfigError> {
     let env_raw = v.raw("environment").unwrap_or("");
-    let env_text = v.expand_as("environment", env_raw, names)?;
+    let env_text = v.expand_labeled("environment", "environment", env_raw, names)?;
     let environment = dict_of_key_value_pairs(&env_text).map_err(|m| v.err("environment", m))?;
     for (k, val) in &environment {
         names.insert(format!("ENV_{k}"), Val::Str(val.clone()));
@@ -228,7 +228,7 @@ fn one_process(
         )
     })?;
     let argv = split_command(v, "command", &command)?;
-    let name = v.expand_as("process_name", &c.process_name, names)?;
+    let name = v.expand_labeled("process_name", "process_name", &c.process_name, names)?;
     let essential = v.conv("essential", "false", names, boolean)?;
     let depends_on = list_of_strings(&v.get_or("depends_on", "", names)?)
         .into_iter()

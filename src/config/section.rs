@@ -58,7 +58,19 @@ impl<'a> View<'a> {
 
     /// Expands `text` as the value of `key` (Supervisor labels it `section.key`).
     pub fn expand_as(&self, key: &str, text: &str, names: &Names) -> Result<String, ConfigError> {
-        expand(text, names, &format!("{}.{}", self.sec.name, key)).map_err(|m| self.err(key, m))
+        self.expand_labeled(key, &format!("{}.{}", self.sec.name, key), text, names)
+    }
+
+    /// Expands `text` for `key`, naming it `label` in messages (Supervisor uses the bare key
+    /// for values it expands itself, such as `environment` and `process_name`).
+    pub fn expand_labeled(
+        &self,
+        key: &str,
+        label: &str,
+        text: &str,
+        names: &Names,
+    ) -> Result<String, ConfigError> {
+        expand(text, names, label).map_err(|m| self.err(key, m))
     }
 
     /// The expanded value, or `None` when the key is absent.
