@@ -248,7 +248,12 @@ impl Backend for EngineBackend {
     }
 
     fn send_remote_comm_event(&self, kind: &str, data: &str) -> Result<(), Fault> {
-        log::debug!("remote communication event {kind}: {data}");
+        if let Some(bus) = self.engine.events() {
+            bus.publish(crate::events::Event::RemoteCommunication {
+                kind: kind.to_string(),
+                data: data.to_string(),
+            });
+        }
         Ok(())
     }
 }

@@ -9,7 +9,8 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use crossbeam_channel::Sender;
 
-use crate::config::{Config, GroupConfig, LogConfig, LogFile, ProcessConfig};
+use crate::config::{Config, GroupConfig, GroupKind, LogConfig, LogFile, ProcessConfig};
+use crate::events::EventBus;
 use crate::logs::{OutputPump, Sink, SinkSpec};
 use crate::programs::{Command, ProcessHandle, Shared, StateChange, SupervisorState};
 use crate::reaper::Reaper;
@@ -37,6 +38,7 @@ pub struct Engine {
     reaper: Arc<Reaper>,
     pump: Arc<OutputPump>,
     changes: Sender<StateChange>,
+    events: Option<EventBus>,
     pub requests: Sender<Request>,
 }
 
@@ -69,6 +71,7 @@ fn shared_for(
     pump: &Arc<OutputPump>,
     changes: &Sender<StateChange>,
     max_fd: i32,
+    events: &Option<EventBus>,
 ) -> Shared {
     let mut env: Vec<(OsString, OsString)> = std::env::vars_os().collect();
     let mut set = |k: &str, v: &str| {
@@ -89,6 +92,7 @@ fn shared_for(
         server_url: server_url(config),
         max_fd,
         changes: changes.clone(),
+        events: events.clone(),
     }
 }
 
@@ -100,8 +104,11 @@ impl Engine {
         changes: Sender<StateChange>,
         requests: Sender<Request>,
         max_fd: i32,
+        events: Option<EventBus>,
     ) -> Engine {
-        let shared = Arc::new(shared_for(&config, &reaper, &pump, &changes, max_fd));
+        let shared = Arc::new(shared_for(
+            &config, &reaper, &pump, &changes, max_fd, &events,
+        ));
         Engine {
             config: RwLock::new(config),
             pending: Mutex::new(None),
@@ -111,6 +118,7 @@ impl Engine {
             reaper,
             pump,
             changes,
+            events,
             requests,
         }
     }
@@ -122,7 +130,14 @@ impl Engine {
     /// Replaces the config in force (reload); groups must have been removed first.
     pub fn set_config(&self, config: Arc<Config>) {
         let max_fd = read(&self.shared).max_fd;
-        let shared = shared_for(&config, &self.reaper, &self.pump, &self.changes, max_fd);
+        let shared = shared_for(
+            &config,
+            &self.reaper,
+            &self.pump,
+            &self.changes,
+            max_fd,
+            &self.events,
+        );
         *write(&self.shared) = Arc::new(shared);
         *write(&self.config) = config;
         *self.pending.lock().unwrap_or_else(|e| e.into_inner()) = None;
@@ -152,6 +167,10 @@ impl Engine {
         self.state.store(s.code(), Ordering::SeqCst);
     }
 
+    pub fn events(&self) -> Option<&EventBus> {
+        self.events.as_ref()
+    }
+
     pub fn reaper(&self) -> &Arc<Reaper> {
         &self.reaper
     }
@@ -160,10 +179,17 @@ impl Engine {
     pub fn add_group(&self, gc: GroupConfig) -> io::Result<()> {
         let config = self.config();
         let shared = read(&self.shared).clone();
+        let listener = matches!(gc.kind, GroupKind::EventListener(_));
         let mut procs = Vec::with_capacity(gc.processes.len());
         for pc in &gc.processes {
             let (out, err) = open_sinks(&config, pc);
-            procs.push(ProcessHandle::start(pc.clone(), shared.clone(), out, err)?);
+            procs.push(ProcessHandle::start(
+                pc.clone(),
+                shared.clone(),
+                out,
+                err,
+                listener,
+            )?);
         }
         let mut groups = write(&self.groups);
         if groups.iter().any(|g| g.config.name == gc.name) {
@@ -173,6 +199,11 @@ impl Engine {
         }
         let key = (gc.priority, gc.name.clone());
         let at = groups.partition_point(|g| (g.config.priority, g.config.name.clone()) < key);
+        if let Some(bus) = &self.events {
+            if let Err(e) = bus.group_added(&gc) {
+                log::error!("event listener pool {}: {e}", gc.name);
+            }
+        }
         groups.insert(at, Group { config: gc, procs });
         Ok(())
     }
@@ -197,6 +228,9 @@ impl Engine {
             groups.remove(at)
         };
         group.procs.iter().for_each(|p| p.quit());
+        if let Some(bus) = &self.events {
+            bus.group_removed(name);
+        }
         Some(group)
     }
 
@@ -263,6 +297,9 @@ impl Engine {
         let groups = std::mem::take(&mut *write(&self.groups));
         for g in groups {
             g.procs.iter().for_each(|p| p.quit());
+            if let Some(bus) = &self.events {
+                bus.group_removed(&g.config.name);
+            }
         }
     }
 }

@@ -53,6 +53,9 @@ fn unstopped_names(all: &[Arc<ProcessHandle>]) -> Vec<String> {
 pub fn stop_all(rt: &Runtime) {
     let engine = &rt.engine;
     let all = engine.all();
+    if let Some(bus) = engine.events() {
+        bus.publish(crate::events::Event::SupervisorStopping);
+    }
     for p in &all {
         p.send(Command::Freeze);
     }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use crossbeam_channel::{unbounded, Receiver, Sender};
 
 use crate::config::Config;
+use crate::events::{Event, EventBus};
 use crate::logs::{self, OutputPump};
 use crate::programs::StateChange;
 use crate::reaper::{self, Notice, Reaper};
@@ -126,6 +127,13 @@ pub fn start(config: Arc<Config>, loader: Loader) -> Result<Runtime, String> {
     let pump = OutputPump::new().map_err(|e| format!("could not start output capture: {e}"))?;
     let (change_tx, changes) = unbounded();
     let (request_tx, requests) = unbounded();
+    let events = match EventBus::start(&config.supervisord.identifier) {
+        Ok(bus) => Some(bus),
+        Err(e) => {
+            log::error!("could not start the event system: {e}");
+            None
+        }
+    };
     let engine = Arc::new(Engine::new(
         config.clone(),
         reaper,
@@ -133,6 +141,7 @@ pub fn start(config: Arc<Config>, loader: Loader) -> Result<Runtime, String> {
         change_tx,
         request_tx,
         system::max_fd(),
+        events,
     ));
     if !config.supervisord.nocleanup {
         logs::cleanup_auto_logs(
@@ -163,6 +172,9 @@ pub fn start_groups(engine: &Engine, config: &Config) {
         if let Err(e) = engine.add_group(gc.clone()) {
             log::error!("could not create group {name}: {e}");
         }
+    }
+    if let Some(bus) = engine.events() {
+        bus.publish(Event::SupervisorRunning);
     }
     for gc in &config.groups {
         engine.autostart_group(&gc.name);

@@ -13,7 +13,7 @@ use super::ProcessState::{self, *};
 pub struct Machine {
     pub state: ProcessState,
     /// Supervisor's backoff counter: +1 on every entry into BACKOFF, reset on RUNNING, EXITED
-    /// and FATAL (not on a stop from BACKOFF).
+    /// and after FATAL (not on a stop from BACKOFF).
     pub backoff: u32,
     /// Set by `Shutdown`: no more spawns, BACKOFF turns FATAL.
     pub shutting_down: bool,
@@ -125,7 +125,11 @@ pub fn step(m: Machine, p: &Params, ev: Event) -> (Machine, Vec<Action>) {
     let mut n = m;
     let actions = match (m.state, ev) {
         (_, Event::Start) if m.shutting_down => vec![Refuse(faults::SHUTDOWN_STATE)],
-        (Stopped | Exited | Fatal, Event::Start) => vec![Enter(Starting), Spawn],
+        (Fatal, Event::Start) => {
+            n.backoff = 0;
+            vec![Enter(Starting), Spawn]
+        }
+        (Stopped | Exited, Event::Start) => vec![Enter(Starting), Spawn],
         (Starting | Running | Backoff, Event::Start) => vec![Refuse(faults::ALREADY_STARTED)],
         (Stopping, Event::Start) => vec![Refuse(faults::ABNORMAL_TERMINATION)],
         (Unknown, Event::Start) => vec![Refuse(faults::FAILED)],
@@ -230,7 +234,7 @@ fn enter_backoff(n: &mut Machine, p: &Params, mut a: Vec<Action>) -> Vec<Action>
     n.backoff += 1;
     a.push(Enter(Backoff));
     if n.backoff > p.startretries {
-        n.backoff = 0;
+        // The counter is reset on the next start (it is still reported with this BACKOFF).
         a.extend([LogGaveUp, Enter(Fatal), SetDeadline(Deadline::None)]);
     } else {
         a.push(SetDeadline(Deadline::Backoff(n.backoff)));
@@ -278,6 +282,17 @@ mod tests {
                 (Starting, vec![Enter(Starting), Spawn])
             );
         }
+    }
+
+    #[test]
+    fn start_from_fatal_resets_the_counter() {
+        let m = Machine {
+            backoff: 4,
+            ..at(Fatal)
+        };
+        let (n, a) = step(m, &P, Event::Start);
+        assert_eq!((n.state, n.backoff), (Starting, 0));
+        assert_eq!(a, vec![Enter(Starting), Spawn]);
     }
 
     #[test]
@@ -400,7 +415,7 @@ mod tests {
             ..at(Starting)
         };
         let (n, a) = step(m, &P, Event::Exited { expected: false });
-        assert_eq!((n.state, n.backoff), (Fatal, 0));
+        assert_eq!((n.state, n.backoff), (Fatal, 4));
         let want = vec![
             RecordExit(ExitKind::Early),
             Enter(Backoff),

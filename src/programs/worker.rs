@@ -13,6 +13,7 @@ use crossbeam_channel::{after, never, select, unbounded, Receiver, Sender};
 
 use crate::config::ProcessConfig;
 use crate::ctl::backend::{faults, Fault, ProcessInfo};
+use crate::events::{self, EventBus, Stream};
 use crate::logs::{OutputPump, Sink};
 use crate::reaper::{ExitReport, Reaper};
 
@@ -81,6 +82,7 @@ pub struct Shared {
     pub server_url: Option<String>,
     pub max_fd: i32,
     pub changes: Sender<StateChange>,
+    pub events: Option<EventBus>,
 }
 
 /// The handle init and the RPC backend hold for one process instance.
@@ -106,11 +108,13 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl ProcessHandle {
     /// Starts the worker thread for `config` (the process starts STOPPED).
+    /// `listener`: an event listener, whose stdin/stdout belong to the event bus.
     pub fn start(
         config: ProcessConfig,
         shared: Arc<Shared>,
         stdout_sink: Arc<Sink>,
         stderr_sink: Option<Arc<Sink>>,
+        listener: bool,
     ) -> io::Result<Arc<ProcessHandle>> {
         let path_of = |s: &Option<Arc<Sink>>| {
             s.as_ref()
@@ -142,6 +146,7 @@ impl ProcessHandle {
             info.clone(),
             stdout_sink.clone(),
             stderr_sink.clone(),
+            listener,
         );
         let thread = std::thread::Builder::new()
             .name(format!("proc:{}", config.name))
@@ -195,6 +200,7 @@ struct Worker {
     info: Arc<Mutex<ProcessInfo>>,
     stdout_sink: Arc<Sink>,
     stderr_sink: Option<Arc<Sink>>,
+    listener: bool,
     params: Params,
     m: Machine,
     pid: i32,
@@ -215,6 +221,7 @@ impl Worker {
         info: Arc<Mutex<ProcessInfo>>,
         stdout_sink: Arc<Sink>,
         stderr_sink: Option<Arc<Sink>>,
+        listener: bool,
     ) -> Worker {
         let params = Params {
             startretries: cfg.startretries,
@@ -228,6 +235,7 @@ impl Worker {
             info,
             stdout_sink,
             stderr_sink,
+            listener,
             params,
             m: Machine::new(),
             pid: 0,
@@ -452,6 +460,17 @@ impl Worker {
             (ProcessState::Exited, Some(st)) => st.is_expected(&self.cfg.exitcodes),
             _ => true,
         };
+        if let Some(bus) = &self.shared.events {
+            bus.publish(events::Event::ProcessState(events::StateChange {
+                process: self.cfg.name.clone(),
+                group: self.cfg.group.clone(),
+                from,
+                to,
+                tries: self.m.backoff,
+                expected,
+                pid: self.pid,
+            }));
+        }
         let _ = self.shared.changes.send(StateChange {
             group: self.cfg.group.clone(),
             name: self.cfg.name.clone(),
@@ -625,10 +644,7 @@ impl Worker {
             }
         };
         self.pid = pid;
-        self.stdin = Some(parent.stdin);
-        self.shared
-            .pump
-            .attach(parent.stdout, self.stdout_sink.clone());
+        self.attach_output(pid, parent.stdin, parent.stdout);
         if let Some(err) = parent.stderr {
             let sink = self
                 .stderr_sink
@@ -650,6 +666,26 @@ impl Worker {
         }
         log::info!("spawned: '{name}' with pid {pid}");
         Event::Spawned
+    }
+
+    /// Hands the child's stdin/stdout to the event bus (listeners) or to the log pump, and
+    /// installs the output observers that turn output into events.
+    fn attach_output(&mut self, pid: i32, stdin: OwnedFd, stdout: OwnedFd) {
+        let bus = self.shared.events.as_ref();
+        if let (true, Some(bus)) = (self.listener, bus) {
+            bus.attach_listener(&self.cfg.group, &self.cfg.name, pid, stdin, stdout);
+            return;
+        }
+        if let Some(bus) = bus {
+            let out = events::observe::output_observer(bus, &self.cfg, Stream::Stdout, pid);
+            self.stdout_sink.set_observer(out);
+            if let Some(sink) = &self.stderr_sink {
+                let err = events::observe::output_observer(bus, &self.cfg, Stream::Stderr, pid);
+                sink.set_observer(err);
+            }
+        }
+        self.stdin = Some(stdin);
+        self.shared.pump.attach(stdout, self.stdout_sink.clone());
     }
 
     fn signal_kind(&mut self, kind: SignalKind) {
