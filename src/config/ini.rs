@@ -74,6 +74,8 @@ impl Ini {
     pub fn read_str(&mut self, text: &str, file: &Path) -> Result<(), ConfigError> {
         let file = Rc::new(file.to_path_buf());
         let mut cur: Option<Cursor> = None;
+        // Like Python's parser, report every malformed line of the file at once.
+        let mut bad: Vec<(usize, &str)> = Vec::new();
         for (idx, raw) in text.split_inclusive('\n').enumerate() {
             let lineno = idx + 1;
             let line = raw.trim_end_matches(['\n', '\r']);
@@ -125,13 +127,16 @@ impl Ini {
                     c.key = Some((key.to_lowercase(), lineno, vec![val.to_string()]));
                     c.indent = indent;
                 }
-                None => return Err(parsing_error(&file, lineno, raw)),
+                None => bad.push((lineno, raw)),
             }
         }
         if let Some(c) = cur.take() {
             self.finish(c, &file);
         }
-        Ok(())
+        match bad.is_empty() {
+            true => Ok(()),
+            false => Err(parsing_error(&file, &bad)),
+        }
     }
 
     /// Stores the value accumulated in `c` and leaves the cursor on its section.
@@ -228,18 +233,17 @@ fn no_section_header(file: &Rc<PathBuf>, line: usize, raw: &str) -> ConfigError 
     }
 }
 
-fn parsing_error(file: &Rc<PathBuf>, line: usize, raw: &str) -> ConfigError {
+fn parsing_error(file: &Rc<PathBuf>, bad: &[(usize, &str)]) -> ConfigError {
+    let mut message = format!("Source contains parsing errors: '{}'", file.display());
+    for (line, raw) in bad {
+        message.push_str(&format!("\n\t[line {line:>2}]: {}", python_repr_line(raw)));
+    }
     ConfigError {
         file: Some(file.to_path_buf()),
-        line: Some(line),
+        line: bad.first().map(|(line, _)| *line),
         section: None,
         option: None,
-        message: format!(
-            "Source contains parsing errors: '{}'\n\t[line {:>2}]: {}",
-            file.display(),
-            line,
-            python_repr_line(raw)
-        ),
+        message,
     }
 }
 
@@ -344,6 +348,19 @@ mod tests {
         assert_eq!(
             err.message,
             "Source contains parsing errors: '/x/a.conf'\n\t[line  3]: 'this line has no equals sign\\n'"
+        );
+    }
+
+    #[test]
+    fn every_malformed_line_is_listed() {
+        let mut ini = Ini::default();
+        let err = ini
+            .read_str("[s]\nbad one\nok=1\nbad two\n", Path::new("/x/a.conf"))
+            .unwrap_err();
+        assert_eq!(err.line, Some(2));
+        assert_eq!(
+            err.message,
+            "Source contains parsing errors: '/x/a.conf'\n\t[line  2]: 'bad one\\n'\n\t[line  4]: 'bad two\\n'"
         );
     }
 
