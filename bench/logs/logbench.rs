@@ -87,6 +87,7 @@ fn self_cpu() -> f64 {
 }
 
 /// `dd | cat > file`, with cat's own CPU time taken from wait4.
+#[allow(clippy::zombie_processes)] // cat is reaped by wait4, which also reports its CPU time
 fn cat_reference(dir: &Path, mib: u64) -> Run {
     let out = dir.join("cat.out");
     let start = Instant::now();
