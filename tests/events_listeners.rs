@@ -178,3 +178,91 @@ fn tick_5_arrives_within_about_five_seconds() {
         .unwrap_or(0);
     assert!(now.abs_diff(when) <= 15, "when {when}, now {now}");
 }
+
+/// Event names a listener recorded, in order.
+fn names(records: &[String]) -> Vec<String> {
+    records
+        .iter()
+        .filter_map(|r| r.split(' ').next().map(str::to_string))
+        .collect()
+}
+
+#[test]
+#[ignore = "enabled once the engine is integrated with the event bus"]
+fn startup_announces_groups_then_running() {
+    let dir = TestDir::new("startup");
+    let sections = format!(
+        "{}\n[program:prog]\ncommand=/bin/sleep 1000\n",
+        recording_listener(&dir, "lis", "PROCESS_GROUP,SUPERVISOR_STATE_CHANGE", "", "")
+    );
+    let _daemon = Daemon::start(&dir.config(&sections));
+    let done = wait_for(Duration::from_secs(20), || {
+        dir.records("lis.rec").len() >= 3
+    });
+    let records = dir.records("lis.rec");
+    assert!(done, "records: {records:#?}\nlog:\n{}", dir.main_log());
+    assert_eq!(
+        names(&records),
+        [
+            "PROCESS_GROUP_ADDED",
+            "PROCESS_GROUP_ADDED",
+            "SUPERVISOR_STATE_CHANGE_RUNNING"
+        ]
+    );
+    assert!(
+        records[0].ends_with("len:14|groupname:lis\\n"),
+        "{records:#?}"
+    );
+    assert!(
+        records[1].ends_with("len:15|groupname:prog\\n"),
+        "{records:#?}"
+    );
+    assert!(records[2].ends_with("len:0|"), "{records:#?}");
+}
+
+#[test]
+#[ignore = "enabled once the engine is integrated with the event bus"]
+fn output_becomes_log_and_communication_events() {
+    let dir = TestDir::new("comm");
+    let script = dir.write(
+        "talk.sh",
+        "printf 'plain\\n'\nsleep 0.2\n\
+         printf 'a<!--XSUPERVISOR:BEGIN-->hello listener<!--XSUPERVISOR:END-->b\\n'\n\
+         exec sleep 1000\n",
+    );
+    let sections = format!(
+        "{}\n[program:talk]\ncommand=/bin/sh {}\nstdout_capture_maxbytes=1KB\n\
+         stdout_events_enabled=true\nstartsecs=0\n",
+        recording_listener(&dir, "lis", "PROCESS_COMMUNICATION,PROCESS_LOG", "", ""),
+        script.display()
+    );
+    let _daemon = Daemon::start(&dir.config(&sections));
+    let comm = "PROCESS_COMMUNICATION_STDOUT";
+    let done = wait_for(Duration::from_secs(20), || {
+        dir.records("lis.rec").iter().any(|r| r.starts_with(comm))
+    });
+    let records = dir.records("lis.rec");
+    assert!(done, "records: {records:#?}\nlog:\n{}", dir.main_log());
+    let comm_rec = records
+        .iter()
+        .find(|r| r.starts_with(comm))
+        .cloned()
+        .unwrap_or_default();
+    let payload = comm_rec.split_once('|').map(|x| x.1).unwrap_or("");
+    let pid = payload
+        .split(" pid:")
+        .nth(1)
+        .and_then(|p| p.split("\\n").next())
+        .unwrap_or("");
+    assert!(pid.parse::<i32>().is_ok(), "{comm_rec}");
+    assert_eq!(
+        payload,
+        format!("processname:talk groupname:talk pid:{pid}\\nhello listener")
+    );
+    let logged: String = records
+        .iter()
+        .filter(|r| r.starts_with("PROCESS_LOG_STDOUT"))
+        .filter_map(|r| r.split_once("channel:stdout\\n").map(|x| x.1.to_string()))
+        .collect();
+    assert!(logged.starts_with("plain\\n"), "{records:#?}");
+}
