@@ -23,7 +23,6 @@ fn about(records: &[String], name: &str) -> Vec<String> {
 }
 
 #[test]
-#[ignore = "enabled once the engine is integrated with the event bus"]
 fn crash_loop_state_sequence_reaches_listener() {
     let dir = TestDir::new("crash");
     let sections = format!(
@@ -67,7 +66,7 @@ fn crash_loop_state_sequence_reaches_listener() {
 }
 
 #[test]
-#[ignore = "enabled once the engine is integrated with the event bus"]
+#[ignore = "needs the XML-RPC server (sendRemoteCommEvent)"]
 fn rejected_event_is_redelivered_to_its_own_pool_only() {
     let dir = TestDir::new("reject");
     // Two pools of the same priority; Supervisor would duplicate the rejected event into both.
@@ -128,7 +127,6 @@ fn rejected_event_is_redelivered_to_its_own_pool_only() {
 }
 
 #[test]
-#[ignore = "enabled once the engine is integrated with the event bus"]
 fn protocol_violation_puts_listener_in_unknown_with_warning() {
     let dir = TestDir::new("garbage");
     let script = dir.write(
@@ -147,7 +145,6 @@ fn protocol_violation_puts_listener_in_unknown_with_warning() {
 }
 
 #[test]
-#[ignore = "enabled once the engine is integrated with the event bus"]
 fn tick_5_arrives_within_about_five_seconds() {
     let dir = TestDir::new("tick");
     let sections = recording_listener(&dir, "ticker", "TICK_5", "", "");
@@ -188,7 +185,6 @@ fn names(records: &[String]) -> Vec<String> {
 }
 
 #[test]
-#[ignore = "enabled once the engine is integrated with the event bus"]
 fn startup_announces_groups_then_running() {
     let dir = TestDir::new("startup");
     let sections = format!(
@@ -221,7 +217,6 @@ fn startup_announces_groups_then_running() {
 }
 
 #[test]
-#[ignore = "enabled once the engine is integrated with the event bus"]
 fn output_becomes_log_and_communication_events() {
     let dir = TestDir::new("comm");
     let script = dir.write(
@@ -265,4 +260,49 @@ fn output_becomes_log_and_communication_events() {
         .filter_map(|r| r.split_once("channel:stdout\\n").map(|x| x.1.to_string()))
         .collect();
     assert!(logged.starts_with("plain\\n"), "{records:#?}");
+}
+
+#[test]
+fn running_and_exited_events_carry_the_pid() {
+    let dir = TestDir::new("exited");
+    let sections = format!(
+        "{}\n[program:exits]\ncommand=/bin/sh -c 'sleep 2; exit 3'\nstartsecs=1\n\
+         autorestart=false\n",
+        recording_listener(&dir, "lis", "PROCESS_STATE", "", "")
+    );
+    let _daemon = Daemon::start(&dir.config(&sections));
+    let done = wait_for(Duration::from_secs(20), || {
+        about(&dir.records("lis.rec"), "exits")
+            .iter()
+            .any(|e| e.starts_with("PROCESS_STATE_EXITED"))
+    });
+    let seen = about(&dir.records("lis.rec"), "exits");
+    assert!(
+        done,
+        "no EXITED event; got {seen:#?}\nlog:\n{}",
+        dir.main_log()
+    );
+    let running = seen
+        .iter()
+        .find(|e| e.starts_with("PROCESS_STATE_RUNNING"))
+        .cloned();
+    let running = running.unwrap_or_default();
+    let pid = running.rsplit("pid:").next().unwrap_or("");
+    assert!(
+        pid.parse::<i32>().map(|p| p > 0).unwrap_or(false),
+        "{seen:#?}"
+    );
+    assert_eq!(
+        running,
+        format!(
+            "PROCESS_STATE_RUNNING processname:exits groupname:exits from_state:STARTING pid:{pid}"
+        )
+    );
+    assert!(
+        seen.contains(&format!(
+            "PROCESS_STATE_EXITED processname:exits groupname:exits from_state:RUNNING \
+             expected:0 pid:{pid}"
+        )),
+        "{seen:#?}"
+    );
 }

@@ -17,7 +17,6 @@ fn can_unshare() -> bool {
 }
 
 #[test]
-#[ignore = "enabled once the engine is integrated with the event bus"]
 fn listener_stops_supervisord_as_pid1_when_a_program_is_fatal() {
     if !can_unshare() {
         eprintln!("skipped: cannot create a PID namespace here");

@@ -27,6 +27,7 @@ const READ_CHUNK: usize = 4096;
 
 enum Msg {
     Publish(Event),
+    SetIdentifier(String),
     Attach {
         group: String,
         name: String,
@@ -91,6 +92,14 @@ impl EventBus {
                 thread: Mutex::new(Some(thread)),
             }),
         })
+    }
+
+    /// Changes the `server:` field of later headers (the identifier after a reload).
+    pub fn set_identifier(&self, identifier: &str) {
+        let _ = self
+            .inner
+            .tx
+            .send(Msg::SetIdentifier(identifier.to_string()));
     }
 
     /// Whether some pool subscribes to `kind` (lets callers skip building costly events).
@@ -330,6 +339,7 @@ impl Dispatcher {
     fn handle(&mut self, msg: Msg, out: &mut Vec<Action>) {
         match msg {
             Msg::Publish(event) => self.router.publish(event, out),
+            Msg::SetIdentifier(id) => self.router.set_identifier(&id),
             Msg::Attach {
                 group,
                 name,

@@ -11,7 +11,7 @@ use super::event::{Event, Stream};
 use super::types::EventType;
 
 /// Same shape as the log sink's observer hook.
-pub type OutputObserver = Arc<dyn Fn(&[u8]) + Send + Sync>;
+pub type OutputObserver = crate::logs::Observer;
 
 /// The observer for one channel of one running process (`pid`), or `None` when the channel
 /// has neither `*_events_enabled` nor `*_capture_maxbytes` set.

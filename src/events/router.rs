@@ -40,6 +40,10 @@ impl Router {
         }
     }
 
+    pub fn set_identifier(&mut self, identifier: &str) {
+        self.identifier = identifier.to_string();
+    }
+
     /// Adds a pool (replacing one of the same name).
     pub fn add_pool(&mut self, pool: Pool) {
         self.remove_pool(pool.name());

@@ -139,6 +139,9 @@ impl Engine {
             &self.events,
         );
         *write(&self.shared) = Arc::new(shared);
+        if let Some(bus) = &self.events {
+            bus.set_identifier(&config.supervisord.identifier);
+        }
         *write(&self.config) = config;
         *self.pending.lock().unwrap_or_else(|e| e.into_inner()) = None;
     }

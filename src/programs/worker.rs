@@ -204,6 +204,8 @@ struct Worker {
     params: Params,
     m: Machine,
     pid: i32,
+    /// The pid of the process that exited last: EXITED and STOPPED events report it.
+    exited_pid: i32,
     stdin: Option<OwnedFd>,
     started_at: Instant,
     deadline: Option<(Instant, Event)>,
@@ -239,6 +241,7 @@ impl Worker {
             params,
             m: Machine::new(),
             pid: 0,
+            exited_pid: 0,
             stdin: None,
             started_at: Instant::now(),
             deadline: None,
@@ -461,6 +464,12 @@ impl Worker {
             _ => true,
         };
         if let Some(bus) = &self.shared.events {
+            let pid = match (from, to) {
+                (_, ProcessState::Exited) | (ProcessState::Stopping, ProcessState::Stopped) => {
+                    self.exited_pid
+                }
+                _ => self.pid,
+            };
             bus.publish(events::Event::ProcessState(events::StateChange {
                 process: self.cfg.name.clone(),
                 group: self.cfg.group.clone(),
@@ -468,7 +477,7 @@ impl Worker {
                 to,
                 tries: self.m.backoff,
                 expected,
-                pid: self.pid,
+                pid,
             }));
         }
         let _ = self.shared.changes.send(StateChange {
@@ -753,6 +762,7 @@ impl Worker {
                 ExitKind::Stopped => info.exitstatus = status.code(),
             }
         }
+        self.exited_pid = self.pid;
         self.pid = 0;
         self.stdin = None;
         match kind {
