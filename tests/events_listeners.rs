@@ -306,3 +306,48 @@ fn running_and_exited_events_carry_the_pid() {
         "{seen:#?}"
     );
 }
+
+#[test]
+fn event_held_by_a_listener_that_dies_is_redelivered() {
+    let dir = TestDir::new("die");
+    let sections = format!(
+        "{}\n[program:prog]\ncommand=/bin/sleep 1000\nstartsecs=0\n",
+        recording_listener(
+            &dir,
+            "lis",
+            "PROCESS_GROUP",
+            ",DIE_ONCE=\"1\"",
+            "autorestart=true"
+        )
+    );
+    let _daemon = Daemon::start(&dir.config(&sections));
+    // The first event goes to the first process, which dies with it; the next process gets
+    // it again with the same numbers, then the rest.
+    let done = wait_for(Duration::from_secs(20), || {
+        dir.records("lis.rec").len() >= 3
+    });
+    let records = dir.records("lis.rec");
+    assert!(done, "records: {records:#?}\nlog:\n{}", dir.main_log());
+    assert_eq!(records[0], records[1], "{records:#?}");
+    assert!(
+        records[0].contains(" serial:0 pool:lis poolserial:0 "),
+        "{records:#?}"
+    );
+    assert!(
+        records[2].contains(" serial:1 pool:lis poolserial:1 "),
+        "{records:#?}"
+    );
+}
+
+#[test]
+fn full_buffer_discards_the_oldest_event() {
+    let dir = TestDir::new("overflow");
+    // A listener that never gets READY: every event stays in its buffer of 2.
+    let sections = "[eventlistener:lis]\ncommand=/bin/sleep 1000\nevents=PROCESS_STATE\n\
+                    buffer_size=2\nstartsecs=0\n\n[program:a]\ncommand=/bin/sleep 1000\n\
+                    startsecs=0\n";
+    let _daemon = Daemon::start(&dir.config(sections));
+    let line = "ERRO pool lis event buffer overflowed, discarding event 0";
+    let seen = wait_for(Duration::from_secs(20), || dir.main_log().contains(line));
+    assert!(seen, "log:\n{}", dir.main_log());
+}

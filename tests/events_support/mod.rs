@@ -33,7 +33,8 @@ pub fn python() -> String {
 /// A listener that records each event as one line `EVENTNAME <header>|<payload with \n as \\n>`
 /// into `$RECORD`, answers `OK` unless `$REJECT_ONCE` is set (then it answers `FAIL` the first
 /// time it sees a serial), and runs `$ON_EVENT` (a shell command) after each event whose
-/// name is in `$ON_EVENT_NAMES` (with `$LISTENER_PPID` set to the listener's parent, supervisord).
+/// name is in `$ON_EVENT_NAMES`; with `$DIE_ONCE=1` it exits without answering the first event
+/// it ever receives; each event (with `$LISTENER_PPID` set to the listener's parent, supervisord).
 pub const RECORDING_LISTENER: &str = r#"
 import os, sys, subprocess
 out, inp = sys.stdout.buffer, sys.stdin.buffer
@@ -52,6 +53,9 @@ while True:
     with open(record, "a") as f:
         f.write("%s %s|%s\n" % (header["eventname"], line.decode().strip(),
                                 payload.decode().replace("\n", "\\n")))
+    if os.environ.get("DIE_ONCE") == "1" and not os.path.exists(record + ".died"):
+        open(record + ".died", "w").close()
+        os._exit(1)
     answer = b"OK"
     if reject_once and header["serial"] not in seen:
         seen.add(header["serial"])
