@@ -26,6 +26,7 @@ class Setup:
     socket: Path
     mainlog: Path
     childlogs: Path
+    programs: int = 0
 
     def cleanup(self):
         shutil.rmtree(self.dir, ignore_errors=True)
@@ -58,6 +59,7 @@ def new_setup(programs):
     setup.childlogs.mkdir()
     if callable(programs):
         programs = programs(base)
+    setup.programs = len(programs)
     setup.conf.write_text(render(setup, programs))
     return setup
 

@@ -17,6 +17,10 @@ class ConnectError(ImplError):
     """The socket is missing or refuses connections (daemon not up yet, or gone)."""
 
 
+class NoResponse(ImplError):
+    """No full response within the timeout (daemon busy or hung)."""
+
+
 class _Closed(Exception):
     """The server closed the connection before a full response arrived."""
 
@@ -90,7 +94,7 @@ class UnixRpc:
             return self._read_response(method)
         except socket.timeout:
             self.close()
-            raise ImplError(f"{method}: no full response within {self.timeout:g} s") from None
+            raise NoResponse(f"{method}: no full response within {self.timeout:g} s") from None
         except (_Closed, BrokenPipeError, ConnectionResetError):
             self.close()
             raise
@@ -174,9 +178,10 @@ class UnixRpc:
 
 
 def try_call(path, method, *params, timeout=5.0):
-    """One call on a fresh connection; None when the socket is not there or not accepting yet."""
+    """One call on a fresh connection; None when the socket is not there, not accepting yet or
+    the daemon is too busy to answer within `timeout`."""
     try:
         with UnixRpc(path, timeout) as rpc:
             return rpc.call(method, *params)
-    except ConnectError:
+    except (ConnectError, NoResponse):
         return None

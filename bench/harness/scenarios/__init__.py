@@ -24,7 +24,7 @@ def build(quick):
     return [
         Idle(sizes=[10, 200, 1000], window=10.0, reps=3),
         Control(sizes=[10, 200], status_runs=10, rpc_calls=200, reps=5),
-        Spawn(sizes=[200, 1000], reps=5),
+        Spawn(sizes=[200, 1000], reps=3),
         Restart(gaps=8, reps=3),
         Capture(mib=1024, reps=3),
         Orphans(count=10000, reps=3),

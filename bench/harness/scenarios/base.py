@@ -53,16 +53,30 @@ class Scenario:
 
 
 @contextlib.contextmanager
-def daemon_with(impl, ctx, programs, running=None, timeout=None):
-    """A started daemon for `programs` whose control socket answers; waits for `running`
-    programs to be RUNNING when given. Killed and its files removed on the way out."""
+def daemon_with(impl, ctx, programs, running=None, rpc=False):
+    """A started daemon for `programs`; waits for its control socket to answer when `rpc`,
+    and for `running` programs to be RUNNING when given. Killed and its files removed on the
+    way out."""
     setup = new_setup(programs)
     try:
         with Daemon(impl, setup, ns=ctx.ns) as daemon:
-            daemon.wait_ready(10.0)
+            if rpc:
+                # Python Supervisor answers only once it has spawned every program.
+                daemon.wait_ready(10.0 + 0.05 * setup.programs)
             if running:
-                daemon.wait_running(running, timeout or (20 if ctx.quick else 60) + 0.1 * running)
+                daemon.wait_running(running, (20 if ctx.quick else 60) + 0.1 * running)
             yield daemon
     finally:
         if not ctx.keep:
             setup.cleanup()
+
+
+def read_stamps(path):
+    """The timestamps a helper script wrote to `path` on one line; None until complete."""
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        return None
+    if not text.endswith("\n"):
+        return None
+    return [float(word) for word in text.split()]

@@ -2,7 +2,8 @@
 
 A producer writes N MiB in 1 MiB writes through supervisord into its stdout log, once without
 rotation and once with 50MB x 10 rotation; `producer | cat > file` is the physical reference.
-Throughput runs from the start request to the moment the files hold everything; bytes lost
+Throughput runs from the producer's first write (its own stamp, same for all three) to the
+moment the files hold everything (for cat: to the pipeline's exit); bytes lost
 compare what the files hold with what the producer wrote (under rotation: with what the
 retained files should hold, computed from the chunk headers, see scripts/producer.py).
 """
@@ -11,13 +12,14 @@ import os
 import subprocess
 import tempfile
 import time
+from pathlib import Path
 
 from ..conf import Program
 from ..daemon import wait_exit
-from ..errors import ImplError
+from ..errors import ImplError, wait_until
 from ..results import Metric, Target
 from ..scripts.producer import CHUNK, HEADER, LINE
-from .base import Scenario, daemon_with
+from .base import Scenario, daemon_with, read_stamps
 
 MODES = {"plain": (0, 0), "rotated": ("50MB", 10)}
 POLL = 0.01
@@ -59,7 +61,6 @@ class Capture(Scenario):
         out = os.path.join(base, "out")
         command = (f"{ctx.script('producer.py')} {self.mib} {base}/done | cat > {out}")
         try:
-            start = time.monotonic()
             popen = subprocess.Popen(["/bin/sh", "-c", command], start_new_session=True)
             try:
                 exited = wait_exit(popen, self.total / 10e6 + 60)
@@ -67,10 +68,13 @@ class Capture(Scenario):
                 if popen.poll() is None:
                     os.killpg(popen.pid, 9)
                     popen.wait()
-            if exited is None or popen.returncode != 0 or os.path.getsize(out) != self.total:
+            stamps = read_stamps(Path(base) / "done")
+            if exited is None or popen.returncode != 0 or os.path.getsize(out) != self.total \
+                    or stamps is None:
                 raise RuntimeError(f"reference pipeline `{command}` failed "
                                    f"(status {popen.returncode})")
-            rec("capture_cat_mbps", self.total / 1e6 / (exited - start))
+            exited_wall = time.time() - (time.monotonic() - exited)
+            rec("capture_cat_mbps", self.total / 1e6 / (exited_wall - stamps[0]))
         finally:
             for name in ("out", "done"):
                 try:
@@ -83,7 +87,7 @@ class Capture(Scenario):
         for mode, (maxbytes, backups) in MODES.items():
             def producer(tmp, maxbytes=maxbytes, backups=backups):
                 return [Program("producer", f"{ctx.script('producer.py')} {self.mib} {tmp}/done", {
-                    "autostart": False, "autorestart": False, "startsecs": 0,
+                    "autorestart": False, "startsecs": 0,
                     "stdout_logfile": f"{tmp}/out.log",
                     "stdout_logfile_maxbytes": maxbytes, "stdout_logfile_backups": backups,
                     "stderr_logfile": f"{tmp}/err.log"})]
@@ -94,31 +98,37 @@ class Capture(Scenario):
                 rec(f"capture_{mode}_lost", lost)
 
     def capture(self, daemon, backups):
-        """Starts the producer; returns (seconds until the logs held everything, bytes lost)."""
+        """Waits for the producer's output in the logs; returns (seconds from its first write
+        until the logs held everything, bytes lost)."""
         tmp = daemon.setup.dir
         logs = LogSet(tmp / "out.log", backups)
-        with daemon.rpc() as rpc:
-            start = time.monotonic()
-            rpc.call("supervisor.startProcess", "producer", False)
-        deadline = start + self.total / 10e6 + 60
-        last_state, last_change = None, start
+        launched = time.time()
+        deadline = launched + self.total / 10e6 + 60
+        last_state, last_change = None, launched
         while True:
             daemon.check_alive()
-            now = time.monotonic()
+            now = time.time()
             state = logs.sizes()
             if state != last_state:
                 last_state, last_change = state, now
             held = logs.held()
             if held is not None and held >= self.total:
-                return now - start, self.total - held
+                return now - self.began(tmp), self.total - held
             done = (tmp / "done").exists()
             if done and now - last_change > STALL:
-                return last_change - start, self.total - (held or 0)
+                return last_change - self.began(tmp), self.total - (held or 0)
             if now > deadline or now - last_change > 30:
                 raise ImplError(f"capture stalled at {sum(s for _, s in state)} bytes of "
                                 f"{self.total} (producer {'done' if done else 'still writing'}): "
                                 f"{daemon.tail()}")
             time.sleep(POLL)
+
+
+    @staticmethod
+    def began(tmp):
+        """When the producer began writing (its done file may lag the last byte a little)."""
+        stamps = wait_until(lambda: read_stamps(tmp / "done"), 10, "the producer's done file")
+        return stamps[0]
 
 
 class LogSet:

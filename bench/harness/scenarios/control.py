@@ -43,7 +43,7 @@ class Control(Scenario):
 
     def run(self, impl, ctx, rec):
         for n in self.sizes:
-            with daemon_with(impl, ctx, sleepers(n), running=n) as daemon:
+            with daemon_with(impl, ctx, sleepers(n), running=n, rpc=True) as daemon:
                 for _ in range(self.status_runs):
                     rec(f"status_{n}", status_time(impl.supervisorctl, daemon, n))
                 other = ctx.other(impl)

@@ -1,6 +1,6 @@
 """Scenario 7: an orphan storm with supervisord as PID 1.
 
-A program makes COUNT orphans (scripts/orphans.py); every 50 ms the harness counts zombie
+A program started with supervisord makes COUNT orphans (scripts/orphans.py); every 50 ms the harness counts zombie
 processes below supervisord. Reported: the peak, and the count 100 ms and 1 s after the
 storm's last fork.
 """
@@ -11,7 +11,7 @@ from .. import procfs
 from ..conf import Program
 from ..errors import ImplError
 from ..results import Metric, Target
-from .base import Scenario, daemon_with
+from .base import Scenario, daemon_with, read_stamps
 
 INTERVAL = 0.05
 AFTER = 1.2  # keep sampling this long after the storm
@@ -38,35 +38,30 @@ class Orphans(Scenario):
     def run(self, impl, ctx, rec):
         def storm(tmp):
             return [Program("storm", f"{ctx.script('orphans.py')} {self.count} {tmp}/end", {
-                "autostart": False, "autorestart": False, "startsecs": 0})]
+                "autorestart": False, "startsecs": 0})]
 
         with daemon_with(impl, ctx, storm) as daemon:
-            with daemon.rpc() as rpc:
-                begun = time.time()
-                rpc.call("supervisor.startProcess", "storm", False)
-            samples, end = self.sample(daemon, daemon.setup.dir / "end")
+            samples, (begun, end) = self.sample(daemon, daemon.setup.dir / "end")
         rec("zombies_peak", max(count for _, count in samples))
         rec("zombies_100ms", first_after(samples, end + 0.1))
         rec("zombies_1s", first_after(samples, end + 1.0))
         rec("storm_s", end - begun)
 
     def sample(self, daemon, end_file):
-        """[(time, zombies)] every INTERVAL until AFTER seconds past the storm's end."""
-        samples, end = [], None
+        """[(time, zombies)] every INTERVAL until AFTER seconds past the storm's end, and the
+        storm's (start, end)."""
+        samples, stamps = [], None
         deadline = time.monotonic() + 30 + self.count * 0.01
         tick = time.monotonic()
-        while end is None or samples[-1][0] < end + AFTER:
+        while stamps is None or samples[-1][0] < stamps[1] + AFTER:
             daemon.check_alive()
             samples.append((time.time(), procfs.zombies_below(daemon.pid)))
-            if end is None and end_file.exists():
-                text = end_file.read_text()
-                if text.endswith("\n"):
-                    end = float(text)
+            stamps = stamps or read_stamps(end_file)
             if time.monotonic() > deadline:
                 raise ImplError(f"orphan storm not over after {deadline - tick:.0f} s")
             tick += INTERVAL
             time.sleep(max(0.0, tick - time.monotonic()))
-        return samples, end
+        return samples, stamps
 
 
 def first_after(samples, when):
