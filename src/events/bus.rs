@@ -517,3 +517,51 @@ mod tests {
         bus.stop();
     }
 }
+
+#[cfg(test)]
+mod throughput {
+    use super::*;
+    use crate::events::testutil::attach;
+    use crate::programs::ProcessState;
+    use std::io::Write;
+
+    /// Publishes a burst into a pool whose listener (a thread here) answers at once; every
+    /// event must arrive, in order. Prints the rate for the record.
+    #[test]
+    fn burst_is_delivered_in_order() {
+        const N: u64 = 5000;
+        let bus = EventBus::start("t").unwrap();
+        let mask = EventMask::parse(&["REMOTE_COMMUNICATION"]).unwrap();
+        bus.add_pool(Pool::new("lis", mask, N as usize, &["lis".to_string()]));
+        let mut l = attach(&bus, "lis", "lis", 5);
+        bus.publish(Event::ProcessState(crate::events::StateChange {
+            process: "lis".into(),
+            group: "lis".into(),
+            from: ProcessState::Starting,
+            to: ProcessState::Running,
+            tries: 0,
+            expected: true,
+            pid: 5,
+        }));
+        let started = Instant::now();
+        for i in 0..N {
+            bus.publish(Event::RemoteCommunication {
+                kind: "k".into(),
+                data: i.to_string(),
+            });
+        }
+        l.replies.write_all(b"READY\n").unwrap();
+        for i in 0..N {
+            let (header, body) = l.read_event();
+            assert!(header.contains(&format!(" serial:{i} ")), "{header}");
+            assert_eq!(body, format!("type:k\n{i}"));
+            l.replies.write_all(b"RESULT 2\nOKREADY\n").unwrap();
+        }
+        let secs = started.elapsed().as_secs_f64();
+        println!(
+            "{N} events delivered one at a time in {secs:.3} s ({:.0}/s)",
+            N as f64 / secs
+        );
+        bus.stop();
+    }
+}
