@@ -37,12 +37,14 @@ fail() {
     FAILED=$((FAILED + 1))
 }
 
-# check NAME FUNCTION [ARGS...]: runs one check; its output is shown only when it fails.
+# check NAME FUNCTION [ARGS...]: runs one check; its output is shown only when it fails, except
+# for lines starting with "measured: ".
 check() {
     local name=$1 out=$WORK/check.out
     shift
     if "$@" >"$out" 2>&1; then
         pass "$name"
+        sed -n 's/^measured: /    /p' "$out"
     else
         fail "$name"
         sed 's/^/    /' "$out" | tail -n 40
@@ -57,8 +59,9 @@ summary_and_exit() {
 
 stop_started_dockerd() {
     [ -s "$STATE_FILE" ] || return 0
-    local pid deadline
-    pid=$(head -n 1 "$STATE_FILE")
+    local pid log deadline
+    pid=$(sed -n 1p "$STATE_FILE")
+    log=$(sed -n 2p "$STATE_FILE")
     echo "docker-e2e: stopping dockerd (pid $pid)" >&2
     kill -TERM "$pid" 2>/dev/null || return 0
     deadline=$((SECONDS + 30))
@@ -67,10 +70,12 @@ stop_started_dockerd() {
         echo "docker-e2e: dockerd did not stop within 30 s, killing it" >&2
         kill -KILL "$pid" 2>/dev/null
     fi
+    wait "$pid" 2>/dev/null
+    [ -n "$log" ] && rm -f "$log"
     rm -f "$STATE_FILE"
 }
 
-# A zombie counts as gone: whoever adopted dockerd reaps it.
+# A zombie counts as gone: it is reaped right after.
 process_alive() {
     local state
     state=$(sed -n 's/^State:\s*\(.\).*/\1/p' "/proc/$1/status" 2>/dev/null) || return 1
@@ -189,6 +194,13 @@ status_has() {
     grep -Eq "$pattern" <<<"$out"
 }
 
+# started CONTAINER NAME...: the test programs NAME... have set up their signal handlers.
+started() {
+    local c=$1 name
+    shift
+    for name in "$@"; do timeout 20 docker exec "$c" test -e "/tmp/started-$name" || return 1; done
+}
+
 all_running() {
     local c=$1 name
     shift
@@ -222,9 +234,8 @@ check_programs_start() {
         program beta "/bin/sh /e2e/record.sh beta"
     } >"$WORK/basic.conf"
     start_container basic "$IMAGE" "$WORK/basic.conf" || return 1
-    if ! wait_alive "$BASIC" 20 all_running "$BASIC" alpha beta; then
-        echo "alpha and beta not RUNNING within 20 s; status:"
-        ctl "$BASIC" status
+    if ! wait_alive "$BASIC" 20 started "$BASIC" alpha beta; then
+        echo "alpha and beta did not start within 20 s"
         show_logs "$BASIC"
         return 1
     fi
@@ -235,6 +246,11 @@ check_programs_start() {
 
 check_status_table() {
     local out rc=0
+    if ! wait_alive "$BASIC" 20 all_running "$BASIC" alpha beta; then
+        echo "alpha and beta not RUNNING within 20 s; status:"
+        ctl "$BASIC" status
+        return 1
+    fi
     out=$(ctl "$BASIC" status) || rc=$?
     echo "$out"
     [ "$rc" -eq 0 ] || { echo "exit status $rc, expected 0"; return 1; }
@@ -280,14 +296,15 @@ check_docker_stop() {
         program quit "/bin/sh /e2e/record.sh quit 1" stopsignal=QUIT
     } >"$WORK/stop.conf"
     start_container stop "$IMAGE" "$WORK/stop.conf" || return 1
-    wait_alive "$c" 20 all_running "$c" term int quit || { echo "programs not RUNNING"; show_logs "$c"; return 1; }
+    wait_alive "$c" 20 started "$c" term int quit || { echo "programs did not start"; show_logs "$c"; return 1; }
     local start
     start=$(now)
     timeout 30 docker stop -t 10 "$c" >/dev/null || { echo "docker stop failed"; return 1; }
     elapsed=$(elapsed_since "$start")
     code=$(exit_code "$c")
     signals=$(file_in "$c" /tmp/signals)
-    echo "docker stop took ${elapsed}s, exit code $code; signals recorded:"
+    echo "measured: docker stop took ${elapsed}s (programs take 1 s), exit code $code"
+    echo "signals recorded:"
     echo "$signals"
     local want ok=0
     for want in "term got TERM" "int got INT" "quit got QUIT"; do
@@ -305,13 +322,13 @@ check_stopwaitsecs_kill() {
     c=$(cname stubborn)
     program stubborn "/bin/sh /e2e/stubborn.sh" stopwaitsecs=2 >"$WORK/stubborn.conf"
     start_container stubborn "$IMAGE" "$WORK/stubborn.conf" || return 1
-    wait_alive "$c" 20 all_running "$c" stubborn || { echo "stubborn not RUNNING"; show_logs "$c"; return 1; }
+    wait_alive "$c" 20 started "$c" stubborn || { echo "stubborn did not start"; show_logs "$c"; return 1; }
     local start
     start=$(now)
     timeout 30 docker stop -t 10 "$c" >/dev/null || { echo "docker stop failed"; return 1; }
     elapsed=$(elapsed_since "$start")
     code=$(exit_code "$c")
-    echo "docker stop took ${elapsed}s (stopwaitsecs=2, docker grace 10 s), exit code $code"
+    echo "measured: docker stop took ${elapsed}s (stopwaitsecs=2, docker grace 10 s), exit code $code"
     # It ignores SIGTERM: it can only have died from supervisord's SIGKILL after stopwaitsecs,
     # long before docker's own SIGKILL at 10 s.
     if less_than "$elapsed" 1.9 || ! less_than "$elapsed" 8; then
@@ -332,7 +349,7 @@ check_kill_usr1() {
         program two "/bin/sh /e2e/record.sh two"
     } >"$WORK/usr1.conf"
     start_container usr1 "$IMAGE" "$WORK/usr1.conf" || return 1
-    wait_alive "$c" 20 all_running "$c" one two || { echo "programs not RUNNING"; show_logs "$c"; return 1; }
+    wait_alive "$c" 20 started "$c" one two || { echo "programs did not start"; show_logs "$c"; return 1; }
     timeout 20 docker kill -s USR1 "$c" >/dev/null || { echo "docker kill -s USR1 failed"; return 1; }
     if ! wait_until 10 signal_recorded "$c" "one got USR1" \
         || ! wait_until 10 signal_recorded "$c" "two got USR1"; then
@@ -370,11 +387,36 @@ check_no_zombies() {
         [ "$z" -gt "$max" ] && max=$z
         sleep 0.1
     done
-    echo "orphans made: $(timeout 20 docker exec "$c" cat /tmp/orphans); zombies sampled: ${samples[*]}"
+    echo "measured: orphans made: $(timeout 20 docker exec "$c" cat /tmp/orphans); zombies sampled: ${samples[*]}"
     # A zombie exists between an orphan's exit and its reaping: a sample may catch one or two,
     # never a growing number.
     [ "$max" -le 3 ] || { echo "up to $max zombies"; return 1; }
     remove_container zombies
+}
+
+exited() { ! running "$1"; }
+
+# Extension: when an essential program fails for good, supervisord stops the others and exits
+# with that program's status.
+check_essential_exit_status() {
+    local c code signals
+    c=$(cname essential)
+    {
+        program main "/bin/sh -c 'sleep 1; exit 7'" essential=true autorestart=false startsecs=0
+        program helper "/bin/sh /e2e/record.sh helper"
+    } >"$WORK/essential.conf"
+    start_container essential "$IMAGE" "$WORK/essential.conf" || return 1
+    if ! wait_until 20 exited "$c"; then
+        echo "the container still runs 20 s after its essential program exited"
+        show_logs "$c"
+        return 1
+    fi
+    code=$(exit_code "$c")
+    signals=$(file_in "$c" /tmp/signals)
+    echo "measured: container exit code $code (essential program exited with 7)"
+    [ "$code" = 7 ] || { echo "exit code $code, expected 7"; show_logs "$c"; return 1; }
+    grep -qx "helper got TERM" <<<"$signals" || { echo "helper was not stopped with SIGTERM"; return 1; }
+    remove_container essential
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -382,7 +424,11 @@ check_no_zombies() {
 
 setup() {
     local rc=0
-    DOCKER_SETUP_STATE=$STATE_FILE E2E_BASE_IMAGE=$BASE_IMAGE "$REPO/scripts/docker-setup.sh" || rc=$?
+    # Sourced, so that a dockerd it starts is our child: stopped and reaped by cleanup.
+    DOCKER_SETUP_STATE=$STATE_FILE
+    E2E_BASE_IMAGE=$BASE_IMAGE
+    # shellcheck source=scripts/docker-setup.sh
+    source "$REPO/scripts/docker-setup.sh" && docker_setup || rc=$?
     if [ $rc -eq 2 ]; then
         if [ "${CI:-}" = true ]; then
             fail "Docker engine available (CI=true: the Docker tests must run)"

@@ -8,12 +8,15 @@
 # Exit status: 0 when the engine answers and the base image exists, 2 when no engine can be
 # started here (the caller decides whether that is a skip or a failure), 1 on other errors.
 #
+# Sourcing it defines the function `docker_setup` (same statuses) instead of running: a dockerd
+# started that way is a child of the calling shell, which can then stop it and reap it.
+#
 # Environment:
-#   DOCKER_SETUP_STATE  file to write the pid of a dockerd this script started (the caller stops
-#                       it); default: $TMPDIR/supervisord-rs-dockerd.pid
+#   DOCKER_SETUP_STATE  file to write the pid (first line) and log path (second line) of a dockerd
+#                       this script started, for the caller to stop it; default:
+#                       $TMPDIR/supervisord-rs-dockerd.pid
 #   E2E_BASE_IMAGE      tag of the imported busybox base (default supervisord-rs-e2e/busybox:latest)
 #   DOCKERD_WAIT_SECS   how long to wait for a started dockerd to answer (default 60)
-set -euo pipefail
 
 STATE_FILE=${DOCKER_SETUP_STATE:-${TMPDIR:-/tmp}/supervisord-rs-dockerd.pid}
 BASE_IMAGE=${E2E_BASE_IMAGE:-supervisord-rs-e2e/busybox:latest}
@@ -87,7 +90,7 @@ start_engine() {
     setsid dockerd --bridge=none --iptables=false --ip-forward=false --ip-masq=false \
         >"$log" 2>&1 </dev/null &
     local pid=$!
-    echo "$pid" >"$STATE_FILE"
+    printf '%s\n%s\n' "$pid" "$log" >"$STATE_FILE"
     local deadline=$((SECONDS + WAIT_SECS))
     while [ $SECONDS -lt $deadline ]; do
         if engine_answers; then
@@ -97,6 +100,7 @@ start_engine() {
         if ! kill -0 "$pid" 2>/dev/null; then
             say "dockerd exited during startup; last lines of $log:"
             tail -n 20 "$log" >&2 || true
+            wait "$pid" 2>/dev/null
             rm -f "$STATE_FILE"
             return 2
         fi
@@ -112,26 +116,35 @@ import_base_image() {
     if docker image inspect "$BASE_IMAGE" >/dev/null 2>&1; then
         return 0
     fi
-    local busybox rootfs applet
+    local busybox rootfs status=0
     busybox=$(find_busybox) || { say "no static busybox found"; return 1; }
-    rootfs=$(mktemp -d "${TMPDIR:-/tmp}/supervisord-rs-rootfs.XXXXXX")
-    # shellcheck disable=SC2064  # expand now: the path is fixed
-    trap "rm -rf '$rootfs'" RETURN
-    mkdir -p "$rootfs"/{bin,etc,tmp,proc,sys,dev,root,var/log,var/run}
-    chmod 1777 "$rootfs/tmp"
-    cp "$busybox" "$rootfs/bin/busybox"
-    for applet in $("$busybox" --list); do
-        [ "$applet" = busybox ] || ln -sf busybox "$rootfs/bin/$applet"
-    done
-    printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' \
-        >"$rootfs/etc/passwd"
-    printf 'root:x:0:\nnogroup:x:65534:\n' >"$rootfs/etc/group"
-    say "importing $BASE_IMAGE from $busybox"
-    tar -C "$rootfs" -c . | docker import \
-        --change 'ENV PATH=/usr/local/bin:/usr/bin:/bin' - "$BASE_IMAGE" >/dev/null
+    rootfs=$(mktemp -d "${TMPDIR:-/tmp}/supervisord-rs-rootfs.XXXXXX") || return 1
+    make_rootfs "$busybox" "$rootfs" || status=1
+    if [ $status -eq 0 ]; then
+        say "importing $BASE_IMAGE from $busybox"
+        tar -C "$rootfs" -c . | docker import \
+            --change 'ENV PATH=/usr/local/bin:/usr/bin:/bin' - "$BASE_IMAGE" >/dev/null || status=1
+    fi
+    rm -rf "$rootfs"
+    return $status
 }
 
-main() {
+# make_rootfs BUSYBOX DIR: a minimal root filesystem: busybox with a link per applet, the usual
+# directories, and root and nobody users.
+make_rootfs() {
+    local busybox=$1 rootfs=$2 applet
+    mkdir -p "$rootfs"/{bin,etc,tmp,proc,sys,dev,root,var/log,var/run} \
+        && chmod 1777 "$rootfs/tmp" \
+        && cp "$busybox" "$rootfs/bin/busybox" || return 1
+    for applet in $("$busybox" --list); do
+        [ "$applet" = busybox ] || ln -sf busybox "$rootfs/bin/$applet" || return 1
+    done
+    printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' \
+        >"$rootfs/etc/passwd" \
+        && printf 'root:x:0:\nnogroup:x:65534:\n' >"$rootfs/etc/group"
+}
+
+docker_setup() {
     rm -f "$STATE_FILE"
     if engine_answers; then
         # An engine is already reachable (local or DOCKER_HOST): only the busybox may be missing.
@@ -143,4 +156,7 @@ main() {
     import_base_image
 }
 
-main "$@"
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+    set -uo pipefail
+    docker_setup
+fi

@@ -6,6 +6,8 @@ n=0
 while :; do
     (sleep 0.2 &)
     n=$((n + 1))
-    echo "$n" >/tmp/orphans
+    # Replaced, never truncated: a reader always sees a whole number.
+    echo "$n" >/tmp/orphans.new
+    mv /tmp/orphans.new /tmp/orphans
     sleep 0.05
 done

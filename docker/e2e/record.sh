@@ -3,7 +3,7 @@
 # Usage: record.sh NAME [STOP_DELAY]
 # Each signal is appended to /tmp/signals as "NAME got SIG" (and printed). TERM, INT, QUIT and HUP
 # end the program after STOP_DELAY seconds (default 1) with status 0; USR1, USR2 and WINCH are only
-# recorded.
+# recorded. /tmp/started-NAME appears once the signal handlers are in place.
 name=$1
 delay=${2:-1}
 child=
@@ -24,6 +24,7 @@ for sig in TERM INT QUIT HUP; do trap "finish $sig" "$sig"; done
 for sig in USR1 USR2 WINCH; do trap "record $sig" "$sig"; done
 
 echo "$name started"
+: >"/tmp/started-$name"
 # A background sleep and `wait` so that traps run as soon as a signal arrives.
 while :; do
     sleep 1000 &

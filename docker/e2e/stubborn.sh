@@ -3,4 +3,5 @@
 # The ignored disposition survives exec, and exec leaves a single process (no orphan).
 trap '' TERM
 echo "stubborn started"
+: >/tmp/started-stubborn
 exec sleep 1000
