@@ -85,6 +85,7 @@ pub fn log_startup(config: &Config, extra: &[String]) {
 
 /// Brings everything up; an `Err` is a usage-level error (exit status 2).
 pub fn start(config: Arc<Config>, loader: Loader) -> Result<Runtime, String> {
+    system::limit_malloc_arenas();
     system::ensure_std_fds();
     system::ignore_sigpipe();
     let pid1 = system::is_pid1();

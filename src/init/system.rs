@@ -23,6 +23,16 @@ pub fn ensure_std_fds() {
     }
 }
 
+/// One malloc arena for all threads: the workers allocate little, and per-thread arenas
+/// would multiply the resident memory of a mostly idle daemon.
+pub fn limit_malloc_arenas() {
+    #[cfg(target_env = "gnu")]
+    // SAFETY: mallopt with a documented parameter, before any other thread exists.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 1);
+    }
+}
+
 pub fn is_pid1() -> bool {
     std::process::id() == 1
 }

@@ -1,8 +1,9 @@
 //! Fork and exec of one program instance.
 //!
-//! Everything the child needs (argv, envp, paths, ids, messages) is built before `fork`; the
-//! child then makes only async-signal-safe calls. A CLOEXEC status pipe tells the parent for
-//! certain whether `execve` succeeded (EOF) or failed (the child writes its errno).
+//! Everything the child needs (argv, envp, paths, ids, messages) is built before the child is
+//! created; the child then makes only async-signal-safe calls (raw syscalls where libc would
+//! touch process-wide state). A CLOEXEC status pipe tells the parent for certain whether
+//! `execve` succeeded (EOF) or failed (the child writes its errno).
 
 use std::ffi::{CString, OsStr, OsString};
 use std::io;
@@ -181,28 +182,56 @@ fn set_nonblocking(fd: RawFd) -> io::Result<()> {
     Ok(())
 }
 
-/// Forks; in the parent returns the pid and the parent's pipe ends (the child's ends are
+/// The child's side of a spawn, as passed through `clone`.
+struct ChildArgs<'a> {
+    prep: &'a Prepared,
+    stdin: RawFd,
+    stdout: RawFd,
+    stderr: Option<RawFd>,
+    status: RawFd,
+}
+
+/// Stack for the child between clone and exec (only the child setup runs on it).
+const CHILD_STACK: usize = 64 * 1024;
+
+extern "C" fn child_main(arg: *mut libc::c_void) -> libc::c_int {
+    // SAFETY: `arg` points at the ChildArgs that the parent keeps alive (it is suspended until
+    // the child execs or exits).
+    unsafe {
+        let a = &*(arg as *const ChildArgs<'_>);
+        child_exec(a.prep, a.stdin, a.stdout, a.stderr, a.status)
+    }
+}
+
+/// Starts the child like `posix_spawn` does: `clone(CLONE_VM | CLONE_VFORK)` on a separate
+/// stack, so no page tables are copied and the calling thread resumes once the child has
+/// exec'd (or failed). Returns the pid and the parent's pipe ends (the child's ends are
 /// closed). Must be called with every signal blocked in the calling thread (see
 /// [`SignalsBlocked`]) so no handler runs in the child before its dispositions are reset.
-pub fn fork_exec(prep: &Prepared, pipes: PipeSet) -> io::Result<(i32, ChildPipes)> {
-    // SAFETY: the child branch only makes async-signal-safe calls on pre-built data.
-    let pid = unsafe { libc::fork() };
+pub fn spawn_child(prep: &Prepared, pipes: PipeSet) -> io::Result<(i32, ChildPipes)> {
+    let args = ChildArgs {
+        prep,
+        stdin: pipes.child_stdin.as_raw_fd(),
+        stdout: pipes.child_stdout.as_raw_fd(),
+        stderr: pipes.child_stderr.as_ref().map(|f| f.as_raw_fd()),
+        status: pipes.child_status.as_raw_fd(),
+    };
+    let mut stack = vec![0u8; CHILD_STACK];
+    // SAFETY: the stack top is inside the buffer (aligned down to 16 bytes) and outlives the
+    // child's use of it: CLONE_VFORK suspends us until the child execs or exits.
+    let pid = unsafe {
+        let top = stack.as_mut_ptr().add(CHILD_STACK) as usize & !15;
+        libc::clone(
+            child_main,
+            top as *mut libc::c_void,
+            libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
+            &args as *const ChildArgs<'_> as *mut libc::c_void,
+        )
+    };
     if pid < 0 {
         return Err(io::Error::last_os_error());
     }
-    if pid == 0 {
-        let stderr_fd = pipes.child_stderr.as_ref().map(|f| f.as_raw_fd());
-        // SAFETY: we are the child of a fork.
-        unsafe {
-            child_exec(
-                prep,
-                pipes.child_stdin.as_raw_fd(),
-                pipes.child_stdout.as_raw_fd(),
-                stderr_fd,
-                pipes.child_status.as_raw_fd(),
-            )
-        }
-    }
+    drop(stack);
     let PipeSet { parent, .. } = pipes;
     Ok((pid, parent))
 }
@@ -241,8 +270,12 @@ unsafe fn write_all(fd: RawFd, b: &[u8]) {
 
 /// Reports a failure on the child's stderr and exits 127 like Supervisor's child.
 unsafe fn child_fail(prefix: &[u8], err: i32, status_fd: RawFd) -> ! {
+    child_fail_text(prefix, errno_name(err).as_bytes(), err, status_fd)
+}
+
+unsafe fn child_fail_text(prefix: &[u8], text: &[u8], err: i32, status_fd: RawFd) -> ! {
     write_all(2, prefix);
-    write_all(2, errno_name(err).as_bytes());
+    write_all(2, text);
     write_all(2, b"\n");
     write_all(2, b"supervisor: child process was not spawned\n");
     write_all(status_fd, &err.to_ne_bytes());
@@ -300,10 +333,16 @@ unsafe fn child_exec(
     let status = 3;
     if let Some(u) = &p.user {
         let switch = libc::geteuid() != u.uid;
+        if switch && libc::geteuid() != 0 {
+            let text = b"Can't drop privilege as nonroot user";
+            child_fail_text(&p.setuid_fail_msg, text, libc::EPERM, status);
+        }
+        // Raw syscalls: libc's wrappers would apply the change to every thread of the
+        // (shared-memory) parent.
         if switch
-            && (libc::setgroups(u.groups.len(), u.groups.as_ptr()) != 0
-                || libc::setgid(u.gid) != 0
-                || libc::setuid(u.uid) != 0)
+            && (libc::syscall(libc::SYS_setgroups, u.groups.len(), u.groups.as_ptr()) != 0
+                || libc::syscall(libc::SYS_setgid, u.gid) != 0
+                || libc::syscall(libc::SYS_setuid, u.uid) != 0)
         {
             child_fail(&p.setuid_fail_msg, errno(), status);
         }

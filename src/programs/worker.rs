@@ -20,7 +20,7 @@ use crate::reaper::{ExitReport, Reaper};
 use super::command::resolve;
 use super::machine::{step, Action, Deadline, Event, ExitKind, Machine, Params, SignalKind};
 use super::names::{errno_name, signal_name, ExitStatus};
-use super::spawn::{exec_result, fork_exec, PipeSet, Prepared, SignalsBlocked, SpawnSpec};
+use super::spawn::{exec_result, spawn_child, PipeSet, Prepared, SignalsBlocked, SpawnSpec};
 use super::ProcessState;
 
 /// Where a request's answer goes.
@@ -638,7 +638,7 @@ impl Worker {
             let _blocked = SignalsBlocked::new();
             self.shared
                 .reaper
-                .spawn_registered(self.exit_tx.clone(), || fork_exec(&prepared, pipes))
+                .spawn_registered(self.exit_tx.clone(), || spawn_child(&prepared, pipes))
         };
         let (pid, parent) = match forked {
             Ok(r) => r,

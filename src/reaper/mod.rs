@@ -1,9 +1,12 @@
 //! The only code that waits for children: `waitpid(-1)` on SIGCHLD, the pid → owner table and
 //! spawn registration.
 //!
-//! A spawn forks while holding the table lock and registers the pid before releasing it; the
-//! reaper takes the same lock before every wait, so no exit can be reaped before its owner is
-//! known.
+//! Spawns run in parallel without holding the table lock: a spawn announces itself first, and
+//! while any spawn is in flight the reaper keeps the exits of pids it does not know
+//! ("unclaimed"); registering a new pid first looks there. So no exit is ever lost, whichever
+//! of the reaper and the spawning thread gets to the pid first. Unclaimed exits are dropped
+//! once no spawn is in flight (they were orphans), which bounds the map and rules out a
+//! recycled pid matching a stale entry.
 
 mod signals;
 
@@ -25,9 +28,26 @@ pub struct ExitReport {
     pub status: ExitStatus,
 }
 
+#[derive(Default)]
+struct Table {
+    owners: HashMap<i32, Sender<ExitReport>>,
+    /// Spawns between `begin` and `register`.
+    spawning: usize,
+    unclaimed: HashMap<i32, ExitStatus>,
+}
+
+impl Table {
+    fn end_spawn(&mut self) {
+        self.spawning = self.spawning.saturating_sub(1);
+        if self.spawning == 0 {
+            self.unclaimed.clear();
+        }
+    }
+}
+
 /// The pid → owner table and the waiter.
 pub struct Reaper {
-    owners: Mutex<HashMap<i32, Sender<ExitReport>>>,
+    table: Mutex<Table>,
     /// Where to say that unknown children were reaped (init's shutdown waits on this).
     notices: Mutex<Option<Sender<Notice>>>,
     watch_orphans: AtomicBool,
@@ -36,27 +56,43 @@ pub struct Reaper {
 impl Reaper {
     pub fn new() -> Reaper {
         Reaper {
-            owners: Mutex::new(HashMap::new()),
+            table: Mutex::new(Table::default()),
             notices: Mutex::new(None),
             watch_orphans: AtomicBool::new(false),
         }
     }
 
-    fn table(&self) -> MutexGuard<'_, HashMap<i32, Sender<ExitReport>>> {
-        // A panic while holding the lock cannot leave the map inconsistent.
-        self.owners.lock().unwrap_or_else(|e| e.into_inner())
+    fn table(&self) -> MutexGuard<'_, Table> {
+        // A panic while holding the lock cannot leave the maps inconsistent.
+        self.table.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Runs `fork` (which returns the new pid in the parent) with the table locked and
-    /// registers `owner` for that pid before any wait can see it.
-    pub fn spawn_registered<F, T>(&self, owner: Sender<ExitReport>, fork: F) -> io::Result<(i32, T)>
+    /// Runs `spawn` (which returns the new pid) and registers `owner` for that pid; an exit
+    /// reaped in between is delivered right after registration.
+    pub fn spawn_registered<F, T>(
+        &self,
+        owner: Sender<ExitReport>,
+        spawn: F,
+    ) -> io::Result<(i32, T)>
     where
         F: FnOnce() -> io::Result<(i32, T)>,
     {
+        self.table().spawning += 1;
+        let result = spawn();
         let mut table = self.table();
-        let (pid, extra) = fork()?;
-        table.insert(pid, owner);
-        Ok((pid, extra))
+        if let Ok((pid, _)) = &result {
+            let pid = *pid;
+            match table.unclaimed.remove(&pid) {
+                Some(status) => {
+                    let _ = owner.send(ExitReport { pid, status });
+                }
+                None => {
+                    table.owners.insert(pid, owner);
+                }
+            }
+        }
+        table.end_spawn();
+        result
     }
 
     /// Sends a notice after each reap batch that collected unknown children, while set.
@@ -83,9 +119,13 @@ impl Reaper {
             }
             count += 1;
             let status = ExitStatus::from_raw(status);
-            match table.remove(&pid) {
+            match table.owners.remove(&pid) {
                 Some(owner) => {
                     let _ = owner.send(ExitReport { pid, status });
+                }
+                None if table.spawning > 0 => {
+                    table.unclaimed.insert(pid, status);
+                    orphans += 1;
                 }
                 None => {
                     orphans += 1;
