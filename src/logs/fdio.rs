@@ -111,6 +111,21 @@ pub fn grow_pipe(fd: RawFd, size: usize) -> bool {
     unsafe { libc::fcntl(fd, libc::F_SETPIPE_SZ, size as libc::c_int) >= 0 }
 }
 
+/// The capacity of the pipe `fd` belongs to; `None` when it is not a pipe.
+pub fn pipe_capacity(fd: RawFd) -> Option<usize> {
+    // SAFETY: fcntl with no pointer argument.
+    let r = unsafe { libc::fcntl(fd, libc::F_GETPIPE_SZ) };
+    (r > 0).then_some(r as usize)
+}
+
+/// Bytes waiting in the pipe (or socket) `fd` belongs to.
+pub fn bytes_queued(fd: RawFd) -> Option<usize> {
+    let mut n: libc::c_int = 0;
+    // SAFETY: FIONREAD writes one int.
+    let r = unsafe { libc::ioctl(fd, libc::FIONREAD, &mut n) };
+    (r == 0 && n >= 0).then_some(n as usize)
+}
+
 /// Whether `fd` refers to a socket.
 pub fn is_socket(fd: RawFd) -> bool {
     // SAFETY: fstat fills a zeroed stat struct.

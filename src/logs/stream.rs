@@ -7,12 +7,20 @@ use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::fdio;
 
-/// Bytes held back while the target is full, per sink (kept small: 200 programs may share one
-/// stalled stdout).
-pub const MAX_BACKLOG: usize = 64 * 1024;
+/// Bytes held back per sink while the target is full: enough to ride out a burst while the
+/// reader (a container runtime's log collector) is descheduled.
+pub const MAX_BACKLOG: usize = 1 << 20;
+/// Bytes held back by all sinks together (200 programs may share one stalled stdout).
+const TOTAL_BACKLOG: usize = 8 << 20;
+static BACKLOG_IN_USE: AtomicUsize = AtomicUsize::new(0);
+/// Kernel buffer asked for a stdout pipe (best effort): bursts wait there, not in our memory.
+const STREAM_PIPE_SIZE: usize = 1 << 20;
+/// Writes to a pipe up to this size are atomic (all or nothing).
+const PIPE_BUF: usize = libc::PIPE_BUF;
 
 /// What one write did, in bytes.
 #[derive(Debug, Default)]
@@ -29,6 +37,9 @@ pub struct StreamOut {
     /// A socket inherited as stdout: written with MSG_DONTWAIT instead of O_NONBLOCK, which
     /// would change the flags of a description other processes share.
     socket: bool,
+    /// The target is a pipe: writes are cut at line ends (see `next_piece`) so lines of
+    /// several programs sharing one stdout pipe never interleave mid-line.
+    is_pipe: bool,
     backlog: Vec<u8>,
 }
 
@@ -78,7 +89,13 @@ impl StreamOut {
     /// cannot be reopened through /proc (ENXIO): it is duplicated instead.
     pub fn open(path: &Path) -> io::Result<StreamOut> {
         match open_nonblocking(path) {
-            Ok(fd) => Ok(StreamOut::from_fd(fd)),
+            Ok(fd) => {
+                let s = StreamOut::from_fd(fd);
+                if s.is_pipe {
+                    fdio::grow_pipe(s.fd(), STREAM_PIPE_SIZE);
+                }
+                Ok(s)
+            }
             Err(e) if e.raw_os_error() == Some(libc::ENXIO) => {
                 let n = own_fd_number(path).ok_or(e)?;
                 Ok(StreamOut::from_fd(dup_cloexec(n)?))
@@ -93,11 +110,34 @@ impl StreamOut {
         if !socket {
             let _ = fdio::set_nonblocking(fd.as_raw_fd());
         }
+        let is_pipe = !socket && fdio::pipe_capacity(fd.as_raw_fd()).is_some();
         StreamOut {
             fd,
             socket,
+            is_pipe,
             backlog: Vec::new(),
         }
+    }
+
+    /// How much of `data` to hand to one write so a pipe never receives part of a line:
+    /// into an empty pipe, the whole lines that fit its capacity; otherwise whole lines up to
+    /// PIPE_BUF, which the kernel writes all-or-nothing (free space counted in bytes says
+    /// little: a pipe's capacity is in page slots). Only a line longer than that is cut.
+    fn next_piece(&self, data: &[u8]) -> usize {
+        if !self.is_pipe {
+            return data.len();
+        }
+        let limit = match fdio::bytes_queued(self.fd()) {
+            Some(0) => fdio::pipe_capacity(self.fd()).unwrap_or(PIPE_BUF),
+            _ => PIPE_BUF,
+        };
+        if data.len() <= limit {
+            return data.len();
+        }
+        data[..limit]
+            .iter()
+            .rposition(|&c| c == b'\n')
+            .map_or(limit, |i| i + 1)
     }
 
     pub fn fd(&self) -> RawFd {
@@ -116,7 +156,11 @@ impl StreamOut {
     fn push(&self, data: &[u8]) -> (usize, Option<io::Error>) {
         let mut done = 0;
         while done < data.len() {
-            match self.write_some(&data[done..]) {
+            let piece = self.next_piece(&data[done..]);
+            if piece == 0 {
+                return (done, None);
+            }
+            match self.write_some(&data[done..done + piece]) {
                 Ok(0) => return (done, Some(io::ErrorKind::WriteZero.into())),
                 Ok(n) => done += n,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return (done, None),
@@ -146,9 +190,18 @@ impl StreamOut {
         } else {
             data
         };
-        let room = MAX_BACKLOG
+        let global_room = TOTAL_BACKLOG.saturating_sub(BACKLOG_IN_USE.load(Ordering::Relaxed));
+        let mut room = MAX_BACKLOG
             .saturating_sub(self.backlog.len())
+            .min(global_room)
             .min(rest.len());
+        if room < rest.len() {
+            let whole_lines = rest[..room].iter().rposition(|&c| c == b'\n');
+            // Only a line longer than the whole backlog is kept in part.
+            let partial = if self.backlog.is_empty() { room } else { 0 };
+            room = whole_lines.map_or(partial, |i| i + 1);
+        }
+        BACKLOG_IN_USE.fetch_add(room, Ordering::Relaxed);
         self.backlog.extend_from_slice(&rest[..room]);
         out.dropped += (rest.len() - room) as u64;
         out.pending = !self.backlog.is_empty();
@@ -164,13 +217,26 @@ impl StreamOut {
         let (n, err) = self.push(&self.backlog);
         out.written = n as u64;
         self.backlog.drain(..n);
+        let mut released = n;
         if let Some(e) = err {
             out.dropped = self.backlog.len() as u64;
+            released += self.backlog.len();
             self.backlog.clear();
             out.error = Some(e);
         }
+        BACKLOG_IN_USE.fetch_sub(released, Ordering::Relaxed);
+        if self.backlog.is_empty() {
+            // Give a burst's memory back.
+            self.backlog = Vec::new();
+        }
         out.pending = !self.backlog.is_empty();
         out
+    }
+}
+
+impl Drop for StreamOut {
+    fn drop(&mut self) {
+        BACKLOG_IN_USE.fetch_sub(self.backlog.len(), Ordering::Relaxed);
     }
 }
 
@@ -191,7 +257,7 @@ mod tests {
     fn a_full_pipe_keeps_a_bounded_backlog_and_drops_the_rest() {
         let (r, w) = nix::unistd::pipe().unwrap();
         let mut s = StreamOut::from_fd(w);
-        let chunk = vec![b'x'; 1 << 20];
+        let chunk = vec![b'x'; 4 << 20];
         let o = s.write(&chunk);
         assert!(o.pending);
         assert!(o.written > 0);
@@ -199,13 +265,45 @@ mod tests {
             o.written + o.dropped + MAX_BACKLOG as u64,
             chunk.len() as u64
         );
-        // Drain the reader, then the backlog goes out.
+        // As the reader drains the pipe, the backlog goes out, all of it.
         let mut buf = vec![0u8; 1 << 20];
+        fdio::set_nonblocking(r.as_raw_fd()).unwrap();
+        let mut flushed = 0;
+        loop {
+            while fdio::read(r.as_raw_fd(), &mut buf).is_ok() {}
+            let f = s.flush();
+            flushed += f.written;
+            if !f.pending {
+                break;
+            }
+        }
+        assert_eq!(flushed, MAX_BACKLOG as u64);
+    }
+
+    #[test]
+    fn a_busy_pipe_gets_whole_lines_only() {
+        let (r, w) = nix::unistd::pipe().unwrap();
+        let mut s = StreamOut::from_fd(w);
+        let cap = fdio::pipe_capacity(s.fd()).unwrap();
+        // Leave one free page slot, then offer more lines than fit in it.
+        let o = s.write(&vec![b'.'; cap - PIPE_BUF]);
+        assert_eq!(o.written as usize, cap - PIPE_BUF);
+        let line =
+            b"0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz012345\n";
+        let lines: Vec<u8> = line
+            .iter()
+            .copied()
+            .cycle()
+            .take(line.len() * 200)
+            .collect();
+        let o = s.write(&lines);
+        assert_eq!(o.written as usize % line.len(), 0, "whole lines only");
+        assert!(o.written > 0 && o.pending);
+        let mut buf = vec![0u8; cap];
         fdio::set_nonblocking(r.as_raw_fd()).unwrap();
         while fdio::read(r.as_raw_fd(), &mut buf).is_ok() {}
         let f = s.flush();
-        assert_eq!(f.written, MAX_BACKLOG as u64);
-        assert!(!f.pending);
+        assert_eq!((o.written + f.written) as usize, lines.len());
     }
 
     #[test]
