@@ -198,3 +198,46 @@ fn usr1_is_forwarded_to_programs() {
     sup.signal(libc::SIGWINCH);
     assert!(wait_for(5.0, || sup.file("a.sig").contains("WINCH")));
 }
+
+#[test]
+fn essential_program_ending_shuts_down_with_its_status() {
+    let mut sup = Sup::start(
+        "essential",
+        "[program:main]\ncommand={prog} sleep=0.3 exit=7\nessential=true\nautorestart=false\n\
+         startsecs=0\n\n\
+         [program:helper]\ncommand={prog} record={dir}/helper.sig sleep=100\nstartsecs=0\n",
+    );
+    let st = sup.wait_exit(10.0).expect("supervisord exits by itself");
+    assert_eq!(st.code(), Some(7), "{}", sup.log());
+    assert_eq!(sup.file("helper.sig"), "TERM\n");
+    assert!(
+        sup.log().contains("essential program main ended for good"),
+        "{}",
+        sup.log()
+    );
+}
+
+#[test]
+fn essential_program_giving_up_exits_nonzero() {
+    let mut sup = Sup::start(
+        "essfatal",
+        "[program:main]\ncommand=no_such_command_xyz\nessential=true\nstartretries=0\n",
+    );
+    let st = sup.wait_exit(10.0).expect("supervisord exits by itself");
+    assert_eq!(st.code(), Some(1), "{}", sup.log());
+}
+
+#[test]
+fn restarting_essential_program_keeps_supervisord_running() {
+    let mut sup = Sup::start(
+        "essrestart",
+        "[program:main]\ncommand={prog} sleep=0.1 exit=3\nessential=true\nautorestart=true\n\
+         startsecs=0\n",
+    );
+    assert!(
+        wait_for(10.0, || sup.count("spawned: 'main'") >= 3),
+        "{}",
+        sup.log()
+    );
+    assert!(sup.wait_exit(0.2).is_none());
+}

@@ -11,8 +11,8 @@ use crossbeam_channel::Sender;
 
 use crate::config::{Config, GroupConfig, GroupKind, LogConfig, LogFile, ProcessConfig};
 use crate::events::EventBus;
-use crate::logs::{OutputPump, Sink, SinkSpec};
-use crate::programs::{Command, ProcessHandle, Shared, StateChange, SupervisorState};
+use crate::logs::{Sink, SinkSpec};
+use crate::programs::{Command, ProcessHandle, Shared, SupervisorState};
 use crate::reaper::Reaper;
 
 /// Requests only the main loop may carry out.
@@ -36,8 +36,6 @@ pub struct Engine {
     state: AtomicI32,
     shared: RwLock<Arc<Shared>>,
     reaper: Arc<Reaper>,
-    pump: Arc<OutputPump>,
-    changes: Sender<StateChange>,
     events: Option<EventBus>,
     pub requests: Sender<Request>,
 }
@@ -65,14 +63,9 @@ pub fn server_url(config: &Config) -> Option<String> {
     })
 }
 
-fn shared_for(
-    config: &Config,
-    reaper: &Arc<Reaper>,
-    pump: &Arc<OutputPump>,
-    changes: &Sender<StateChange>,
-    max_fd: i32,
-    events: &Option<EventBus>,
-) -> Shared {
+/// The workers' shared context for `config`: channels and handles from `template`,
+/// environment and server URL from the config.
+fn shared_for(config: &Config, template: &Shared) -> Shared {
     let mut env: Vec<(OsString, OsString)> = std::env::vars_os().collect();
     let mut set = |k: &str, v: &str| {
         let k = OsString::from(k);
@@ -86,29 +79,23 @@ fn shared_for(
         set(k, v);
     }
     Shared {
-        reaper: reaper.clone(),
-        pump: pump.clone(),
+        reaper: template.reaper.clone(),
+        pump: template.pump.clone(),
         base_env: env,
         server_url: server_url(config),
-        max_fd,
-        changes: changes.clone(),
-        events: events.clone(),
+        max_fd: template.max_fd,
+        changes: template.changes.clone(),
+        events: template.events.clone(),
+        failures: template.failures.clone(),
     }
 }
 
 impl Engine {
-    pub fn new(
-        config: Arc<Config>,
-        reaper: Arc<Reaper>,
-        pump: Arc<OutputPump>,
-        changes: Sender<StateChange>,
-        requests: Sender<Request>,
-        max_fd: i32,
-        events: Option<EventBus>,
-    ) -> Engine {
-        let shared = Arc::new(shared_for(
-            &config, &reaper, &pump, &changes, max_fd, &events,
-        ));
+    /// `template` carries the reaper, pump, channels and event bus every worker shares.
+    pub fn new(config: Arc<Config>, template: Shared, requests: Sender<Request>) -> Engine {
+        let shared = Arc::new(shared_for(&config, &template));
+        let reaper = template.reaper.clone();
+        let events = template.events.clone();
         Engine {
             config: RwLock::new(config),
             pending: Mutex::new(None),
@@ -116,8 +103,6 @@ impl Engine {
             state: AtomicI32::new(SupervisorState::Running.code()),
             shared: RwLock::new(shared),
             reaper,
-            pump,
-            changes,
             events,
             requests,
         }
@@ -129,15 +114,7 @@ impl Engine {
 
     /// Replaces the config in force (reload); groups must have been removed first.
     pub fn set_config(&self, config: Arc<Config>) {
-        let max_fd = read(&self.shared).max_fd;
-        let shared = shared_for(
-            &config,
-            &self.reaper,
-            &self.pump,
-            &self.changes,
-            max_fd,
-            &self.events,
-        );
+        let shared = shared_for(&config, &read(&self.shared));
         *write(&self.shared) = Arc::new(shared);
         if let Some(bus) = &self.events {
             bus.set_identifier(&config.supervisord.identifier);

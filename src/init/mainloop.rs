@@ -15,14 +15,15 @@ use super::startup::{log_startup, start_groups, Runtime};
 
 /// Why the loop ended.
 enum Outcome {
-    Exit,
+    /// Shut down and exit with this status.
+    Exit(i32),
     Reload(Box<crate::config::Config>),
 }
 
 pub fn run(rt: &mut Runtime) -> i32 {
     loop {
         match serve(rt) {
-            Outcome::Exit => return finish(rt),
+            Outcome::Exit(status) => return finish(rt, status),
             Outcome::Reload(config) => reload(rt, config),
         }
     }
@@ -39,11 +40,21 @@ fn serve(rt: &Runtime) -> Outcome {
                     }
                 }
                 Ok(Notice::OrphansReaped) => {}
-                Err(_) => return Outcome::Exit,
+                Err(_) => return Outcome::Exit(0),
             },
             recv(rt.changes) -> _ => {}
+            recv(rt.failures) -> f => {
+                if let Ok(f) = f {
+                    log::warn!(
+                        "essential program {} ended for good (status {}): shutting down",
+                        f.namespec,
+                        f.status
+                    );
+                    return Outcome::Exit(f.status);
+                }
+            }
             recv(rt.requests) -> r => match r {
-                Ok(Request::Shutdown) | Err(_) => return Outcome::Exit,
+                Ok(Request::Shutdown) | Err(_) => return Outcome::Exit(0),
                 Ok(Request::Restart) => {
                     if let Some(c) = reread(rt) {
                         return Outcome::Reload(Box::new(c));
@@ -58,7 +69,7 @@ fn on_signal(rt: &Runtime, sig: i32) -> Option<Outcome> {
     match sig {
         libc::SIGTERM | libc::SIGINT | libc::SIGQUIT => {
             log::warn!("received {} indicating exit request", signal_name(sig));
-            Some(Outcome::Exit)
+            Some(Outcome::Exit(0))
         }
         libc::SIGHUP => {
             log::warn!("received SIGHUP indicating restart request");
@@ -124,7 +135,7 @@ fn reload(rt: &Runtime, config: Box<crate::config::Config>) {
     start_groups(&rt.engine, &config);
 }
 
-fn finish(rt: &Runtime) -> i32 {
+fn finish(rt: &Runtime, status: i32) -> i32 {
     rt.engine.set_state(SupervisorState::Shutdown);
     stop_all(rt);
     rt.engine.clear();
@@ -132,5 +143,5 @@ fn finish(rt: &Runtime) -> i32 {
     if let Some(p) = &rt.pidfile {
         let _ = std::fs::remove_file(p);
     }
-    0
+    status
 }

@@ -9,7 +9,7 @@ use crossbeam_channel::{unbounded, Receiver, Sender};
 use crate::config::Config;
 use crate::events::{Event, EventBus};
 use crate::logs::{self, OutputPump};
-use crate::programs::StateChange;
+use crate::programs::{Failure, Shared, StateChange};
 use crate::reaper::{self, Notice, Reaper};
 
 use super::engine::{Engine, Request};
@@ -21,6 +21,7 @@ pub struct Runtime {
     pub notices: Receiver<Notice>,
     pub notice_tx: Sender<Notice>,
     pub changes: Receiver<StateChange>,
+    pub failures: Receiver<Failure>,
     pub requests: Receiver<Request>,
     pub loader: Loader,
     pub pid1: bool,
@@ -135,15 +136,18 @@ pub fn start(config: Arc<Config>, loader: Loader) -> Result<Runtime, String> {
             None
         }
     };
-    let engine = Arc::new(Engine::new(
-        config.clone(),
+    let (failure_tx, failures) = unbounded();
+    let template = Shared {
         reaper,
         pump,
-        change_tx,
-        request_tx,
-        system::max_fd(),
+        base_env: Vec::new(),
+        server_url: None,
+        max_fd: system::max_fd(),
+        changes: change_tx,
         events,
-    ));
+        failures: failure_tx,
+    };
+    let engine = Arc::new(Engine::new(config.clone(), template, request_tx));
     if !config.supervisord.nocleanup {
         logs::cleanup_auto_logs(
             &config.supervisord.childlogdir,
@@ -157,6 +161,7 @@ pub fn start(config: Arc<Config>, loader: Loader) -> Result<Runtime, String> {
         notices,
         notice_tx,
         changes,
+        failures,
         requests,
         loader,
         pid1,

@@ -6,7 +6,7 @@ pub mod names;
 pub mod spawn;
 pub mod worker;
 
-pub use worker::{Command, ProcessHandle, Reply, Shared, StateChange};
+pub use worker::{Command, Failure, ProcessHandle, Reply, Shared, StateChange};
 
 /// Supervisor's process states with their numeric codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

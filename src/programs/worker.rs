@@ -83,6 +83,17 @@ pub struct Shared {
     pub max_fd: i32,
     pub changes: Sender<StateChange>,
     pub events: Option<EventBus>,
+    /// Where an `essential` program reports that it failed for good.
+    pub failures: Sender<Failure>,
+}
+
+/// An `essential` program ended for good (EXITED without restart, or FATAL).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub namespec: String,
+    /// The status supervisord exits with: the exit code, 128+n for a signal death, at least 1
+    /// for FATAL.
+    pub status: i32,
 }
 
 /// The handle init and the RPC backend hold for one process instance.
@@ -206,6 +217,7 @@ struct Worker {
     pid: i32,
     /// The pid of the process that exited last: EXITED and STOPPED events report it.
     exited_pid: i32,
+    essential_reported: bool,
     stdin: Option<OwnedFd>,
     started_at: Instant,
     deadline: Option<(Instant, Event)>,
@@ -242,6 +254,7 @@ impl Worker {
             m: Machine::new(),
             pid: 0,
             exited_pid: 0,
+            essential_reported: false,
             stdin: None,
             started_at: Instant::now(),
             deadline: None,
@@ -275,8 +288,36 @@ impl Worker {
                     }
                 }
             }
+            self.check_essential();
         }
         self.fail_waiters();
+    }
+
+    /// Reports once when an essential program has ended for good (not during shutdown).
+    fn check_essential(&mut self) {
+        let ended = matches!(self.m.state, ProcessState::Exited | ProcessState::Fatal);
+        if !self.cfg.essential || !ended || self.m.shutting_down {
+            self.essential_reported = false;
+            return;
+        }
+        if self.essential_reported {
+            return;
+        }
+        self.essential_reported = true;
+        let code = match self.last_exit {
+            Some(ExitStatus::Exited(c)) => c,
+            Some(ExitStatus::Signaled { signal, .. }) => 128 + signal,
+            None => 0,
+        };
+        let status = if self.m.state == ProcessState::Fatal {
+            code.max(1)
+        } else {
+            code
+        };
+        let _ = self.shared.failures.send(Failure {
+            namespec: self.cfg.namespec(),
+            status,
+        });
     }
 
     fn fault(&self, code: i32) -> Fault {
