@@ -15,6 +15,8 @@ use crate::logs::{Sink, SinkSpec};
 use crate::programs::{Command, ProcessHandle, Shared, SupervisorState};
 use crate::reaper::Reaper;
 
+use super::deps;
+
 /// Requests only the main loop may carry out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Request {
@@ -37,11 +39,17 @@ pub struct Engine {
     shared: RwLock<Arc<Shared>>,
     reaper: Arc<Reaper>,
     events: Option<EventBus>,
+    /// Autostart processes waiting for their `depends_on` programs to be RUNNING.
+    held: Mutex<Vec<Arc<ProcessHandle>>>,
     pub requests: Sender<Request>,
 }
 
 fn read<T>(l: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
     l.read().unwrap_or_else(|e| e.into_inner())
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 fn write<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
@@ -104,6 +112,7 @@ impl Engine {
             shared: RwLock::new(shared),
             reaper,
             events,
+            held: Mutex::new(Vec::new()),
             requests,
         }
     }
@@ -189,15 +198,45 @@ impl Engine {
     }
 
     /// Starts the autostart processes of one group (without waiting for them).
+    /// Starts the autostart processes of one group (without waiting for them); a process
+    /// with `depends_on` is held until its dependencies are RUNNING.
     pub fn autostart_group(&self, name: &str) {
-        for g in read(&self.groups).iter().filter(|g| g.config.name == name) {
-            for p in g.procs.iter().filter(|p| p.config.autostart) {
+        let procs = self.group_procs(name).unwrap_or_default();
+        for p in procs.into_iter().filter(|p| p.config.autostart) {
+            if p.config.depends_on.is_empty() {
                 p.send(Command::Start {
                     reply: None,
                     wait: false,
                 });
+            } else {
+                log::info!(
+                    "{} waits for {} to be RUNNING",
+                    p.config.name,
+                    p.config.depends_on.join(", ")
+                );
+                lock(&self.held).push(p);
             }
         }
+        self.release_held();
+    }
+
+    /// Starts the held processes whose dependencies are now all RUNNING.
+    pub fn release_held(&self) {
+        let mut held = lock(&self.held);
+        if held.is_empty() {
+            return;
+        }
+        let all = self.all();
+        held.retain(|p| {
+            if !deps::ready(p, &all) {
+                return true;
+            }
+            p.send(Command::Start {
+                reply: None,
+                wait: false,
+            });
+            false
+        });
     }
 
     /// Removes a group and ends its workers (its processes must be stopped).
@@ -207,6 +246,7 @@ impl Engine {
             let at = groups.iter().position(|g| g.config.name == name)?;
             groups.remove(at)
         };
+        lock(&self.held).retain(|p| p.config.group != name);
         group.procs.iter().for_each(|p| p.quit());
         if let Some(bus) = &self.events {
             bus.group_removed(name);
@@ -244,19 +284,26 @@ impl Engine {
     }
 
     /// Handles grouped by group priority, highest priority value first (shutdown order).
+    /// Handles by shutdown level: group priority, raised above the programs each one depends
+    /// on; highest first.
     pub fn levels_descending(&self) -> Vec<Vec<Arc<ProcessHandle>>> {
-        let groups = read(&self.groups);
-        let mut prios: Vec<i64> = groups.iter().map(|g| g.config.priority).collect();
-        prios.sort_unstable();
-        prios.dedup();
-        prios
+        let (procs, base): (Vec<_>, Vec<_>) = read(&self.groups)
+            .iter()
+            .flat_map(|g| g.procs.iter().rev().map(|p| (p.clone(), g.config.priority)))
+            .unzip();
+        let ranks = deps::stop_ranks(&procs, &base);
+        let mut levels: Vec<i64> = ranks.clone();
+        levels.sort_unstable();
+        levels.dedup();
+        levels
             .iter()
             .rev()
-            .map(|p| {
-                groups
+            .map(|l| {
+                procs
                     .iter()
-                    .filter(|g| g.config.priority == *p)
-                    .flat_map(|g| g.procs.iter().rev().cloned())
+                    .zip(&ranks)
+                    .filter(|(_, r)| *r == l)
+                    .map(|(p, _)| p.clone())
                     .collect()
             })
             .collect()
@@ -274,6 +321,7 @@ impl Engine {
 
     /// Ends every worker and forgets every group (all processes stopped).
     pub fn clear(&self) {
+        lock(&self.held).clear();
         let groups = std::mem::take(&mut *write(&self.groups));
         for g in groups {
             g.procs.iter().for_each(|p| p.quit());

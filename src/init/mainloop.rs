@@ -42,7 +42,11 @@ fn serve(rt: &Runtime) -> Outcome {
                 Ok(Notice::OrphansReaped) => {}
                 Err(_) => return Outcome::Exit(0),
             },
-            recv(rt.changes) -> _ => {}
+            recv(rt.changes) -> c => {
+                if matches!(c, Ok(ref c) if c.to == crate::programs::ProcessState::Running) {
+                    rt.engine.release_held();
+                }
+            }
             recv(rt.failures) -> f => {
                 if let Ok(f) = f {
                     log::warn!(
