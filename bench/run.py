@@ -45,6 +45,9 @@ def parse_args(argv):
                         "(idle, ctl, spawn, restart, capture, orphans, shutdown)")
     parser.add_argument("--ours-bin", help="directory holding our supervisord and supervisorctl "
                         "(default: target/release)")
+    parser.add_argument("--impl", help="run only these implementations (python, ours)")
+    parser.add_argument("--no-ns", action="store_true",
+                        help="run daemons as plain children even where pid namespaces work")
     parser.add_argument("--keep", action="store_true", help="keep the temp dirs of every run")
     parser.add_argument("--update-benchmarks", action="store_true",
                         help="also write the report into BENCHMARKS.md between its markers")
@@ -91,9 +94,12 @@ def main(argv):
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     impls = {"python": python_impl(log), "ours": ours_impl(args.ours_bin)}
+    if args.impl:
+        for key in set(impls) - set(args.impl.split(",")):
+            impls[key].unavailable = "not selected (--impl)"
     for impl in impls.values():
         log(f"{impl.title}: {impl.unavailable or impl.supervisord}")
-    ctx = Context(python=sys.executable, ns=namespaces_available(), impls=impls, keep=args.keep,
+    ctx = Context(python=sys.executable, ns=not args.no_ns and namespaces_available(), impls=impls, keep=args.keep,
                   quick=args.quick)
     if not ctx.ns:
         log("pid namespaces unavailable: daemons run as plain children, PID-1 scenarios skipped")

@@ -3,6 +3,7 @@
 import statistics
 
 IMPLS = ("python", "ours")
+SKIPPED = "skipped"
 
 
 def fmt(value, digits):
@@ -19,6 +20,8 @@ def cell(results, metric, impl, unavailable):
     if not values:
         if unavailable:
             return "n/a"
+        if failure and failure.startswith(SKIPPED):
+            return "skipped"
         return "FAIL" if failure else "—"
     med = statistics.median(values)
     text = fmt(med, metric.digits)
@@ -42,7 +45,9 @@ def verdict(results, metric, unavailable):
     if metric.target is None:
         return ""
     if unavailable or not results.values(metric.key, "ours"):
-        return "pending" if unavailable else "no (failed)"
+        failure = results.failure(metric.key, "ours") or ""
+        return "pending" if unavailable else "skipped" if failure.startswith(SKIPPED) \
+            else "no (failed)"
     met = metric.target.met(results.median(metric.key, "ours"))
     return "—" if met is None else "yes" if met else "**no**"
 

@@ -1,9 +1,12 @@
 """Scenario 5: autorestart gap, from a program's exit to its next spawn.
 
-The program stamps the time (date +%s.%N) when it starts and just before it exits after
-1.2 s; gap i = start i+1 - exit i.
+The program stamps the time when it starts and just before it exits after 1.2 s; gap i =
+start i+1 - exit i. bash's $EPOCHREALTIME is a builtin, so the stamps cost no fork and the gap
+holds little more than the daemon's own work (plus bash's start-up); `date +%s.%N` is the
+fallback where bash is missing.
 """
 
+import os
 import time
 
 from ..conf import Program, escape
@@ -42,8 +45,12 @@ class Restart(Scenario):
 
 
 def cycler(tmp):
-    script = (f"date +%s.%N >> {tmp}/starts; sleep {RUN_TIME}; date +%s.%N >> {tmp}/exits")
-    return [Program("cycler", escape(f"/bin/sh -c '{script}'"),
+    if os.access("/bin/bash", os.X_OK):
+        shell, stamp = "/bin/bash", "echo $EPOCHREALTIME"
+    else:
+        shell, stamp = "/bin/sh", "date +%s.%N"
+    script = f"{stamp} >> {tmp}/starts; sleep {RUN_TIME}; {stamp} >> {tmp}/exits"
+    return [Program("cycler", escape(f"{shell} -c '{script}'"),
                     {"autorestart": True, "startsecs": 0})]
 
 
