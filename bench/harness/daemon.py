@@ -7,6 +7,7 @@ kills the process tree it had.
 """
 
 import atexit
+import ctypes
 import os
 import select
 import signal
@@ -19,7 +20,19 @@ from .logwatch import LogCounter
 from .rpc import UnixRpc, try_call
 
 UNSHARE = ["unshare", "--pid", "--fork", "--mount-proc", "--kill-child", "--"]
+PR_SET_PDEATHSIG = 1
 _LIVE = set()
+
+
+def _die_with_harness(sig):
+    """A preexec_fn: the launched process gets `sig` if the harness dies without cleaning up
+    (even by SIGKILL). unshare's --kill-child then takes the whole namespace down."""
+    libc = ctypes.CDLL(None, use_errno=True)
+
+    def arm():
+        libc.prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0)
+
+    return arm
 
 
 def namespaces_available():
@@ -82,7 +95,9 @@ class Daemon:
         self.started = time.monotonic()
         self.popen = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self.out,
                                       stderr=subprocess.STDOUT, cwd=self.setup.dir,
-                                      start_new_session=True)
+                                      start_new_session=True,
+                                      preexec_fn=_die_with_harness(
+                                          signal.SIGKILL if self.ns else signal.SIGTERM))
         _LIVE.add(self)
         self.pid = self._find_pid()
 
