@@ -92,11 +92,31 @@ fn main_log_format_levels_rotation_reopen_clear_and_reload() {
     assert_supervisor_format(&l[5], "TRAC", "trc");
     assert_supervisor_format(&l[6], "BLAT", "blt");
 
+    // At debug and below, child output is copied into the main log, Supervisor style.
+    let sink = supervisor_rs::logs::Sink::open(&spec(
+        log_config(supervisor_rs::config::LogFile::None, 0, 0),
+        dir.path(),
+    ))
+    .unwrap();
+    let pump = supervisor_rs::logs::OutputPump::new().unwrap();
+    let (mut child, pipe) = sh_with_stdout_pipe("echo hello from the child");
+    let (on_eof, eof) = eof_signal();
+    pump.attach_with_eof(pipe, sink, on_eof);
+    assert!(child.exits_within(LONG));
+    eof.recv_timeout(LONG).unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        text.contains(" DEBG 'prog' stdout output:\nhello from the child\n"),
+        "{text}"
+    );
+    let l = lines(&path);
+    assert_eq!(l.len(), 10, "{l:?}");
+
     // Error level keeps only ERRO and CRIT.
     logs::init_main_log(&config(&path, LogLevel::Error, 0, 0), false).unwrap();
     log::warn!("not shown");
     supervisor_rs::crit!("shown");
-    assert_eq!(lines(&path).len(), 8);
+    assert_eq!(lines(&path).len(), 11);
 
     // External rename (logrotate), then reopen: a new file at the path.
     let moved = dir.join("supervisord.log.old");
@@ -104,7 +124,7 @@ fn main_log_format_levels_rotation_reopen_clear_and_reload() {
     log::error!("still to the renamed file");
     logs::reopen_main_log();
     log::error!("to the new file");
-    assert_eq!(lines(&moved).len(), 9);
+    assert_eq!(lines(&moved).len(), 12);
     let l = lines(&path);
     assert_eq!(l.len(), 1);
     assert_supervisor_format(&l[0], "ERRO", "to the new file");

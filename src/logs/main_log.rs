@@ -142,9 +142,9 @@ impl MainLog {
             Target::Stream(s) => {
                 s.write(line.as_bytes());
             }
+            // Supervisor formats syslog records like file lines (stamp and level included).
             Target::Syslog(s) => {
-                let text = format!("{} {message}", level_name(level));
-                s.send_lines(syslog_severity(level), b"", text.as_bytes());
+                s.send_lines(syslog_severity(level), b"", line.as_bytes());
             }
         }
         if let Some(e) = &mut self.echo {

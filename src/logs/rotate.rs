@@ -26,6 +26,8 @@ pub struct RotatingFile {
     /// Why the last rotation failed, for the owner to report (logging from here could recurse
     /// into the main logger, which owns one of these).
     rotate_error: Option<io::Error>,
+    /// The last rotation failed: later failures are not reported again until one succeeds.
+    rotate_failing: bool,
 }
 
 /// Opens `path` for writing without O_APPEND: splice(2) refuses append-mode targets, so the
@@ -37,6 +39,13 @@ fn open_for_log(path: &Path, mode: u32) -> io::Result<File> {
         .mode(mode)
         .custom_flags(libc::O_CLOEXEC)
         .open(path)
+}
+
+fn ignore_missing(r: io::Result<()>) -> io::Result<()> {
+    match r {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        other => other,
+    }
 }
 
 fn numbered(path: &Path, n: u32) -> PathBuf {
@@ -56,6 +65,7 @@ impl RotatingFile {
             backups,
             mode,
             rotate_error: None,
+            rotate_failing: false,
         })
     }
 
@@ -115,8 +125,13 @@ impl RotatingFile {
         if self.maxbytes == 0 || size < self.maxbytes {
             return;
         }
-        if let Err(e) = self.rotate() {
-            self.rotate_error = Some(e);
+        match self.rotate() {
+            Ok(()) => self.rotate_failing = false,
+            Err(e) if !self.rotate_failing => {
+                self.rotate_failing = true;
+                self.rotate_error = Some(e);
+            }
+            Err(_) => {}
         }
     }
 
@@ -132,12 +147,13 @@ impl RotatingFile {
             return self.file.set_len(0);
         }
         for i in (1..self.backups).rev() {
-            let src = numbered(&self.path, i);
-            if src.exists() {
-                std::fs::rename(&src, numbered(&self.path, i + 1))?;
-            }
+            ignore_missing(std::fs::rename(
+                numbered(&self.path, i),
+                numbered(&self.path, i + 1),
+            ))?;
         }
-        std::fs::rename(&self.path, numbered(&self.path, 1))?;
+        // The live file may have been moved away already (logrotate without a reopen yet).
+        ignore_missing(std::fs::rename(&self.path, numbered(&self.path, 1)))?;
         self.reopen()
     }
 
@@ -189,6 +205,40 @@ mod tests {
         f.write(b"ABCDEFGHIJ"); // oldest is dropped
         assert_eq!(std::fs::read(numbered(&p, 2)).unwrap(), b"abcdefghij");
         assert!(!numbered(&p, 3).exists());
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn rotation_after_an_external_move_starts_a_new_file() {
+        let d = tempdir("moved");
+        let p = d.join("a.log");
+        let mut f = RotatingFile::open(&p, 10, 2, 0o644).unwrap();
+        f.write(b"12345");
+        std::fs::rename(&p, d.join("elsewhere")).unwrap();
+        f.write(b"1234567"); // rotation: nothing to move, a new live file
+        assert!(f.take_rotate_error().is_none());
+        assert!(p.exists());
+        f.write(b"ab");
+        assert_eq!(std::fs::read(&p).unwrap(), b"ab");
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn a_failing_rotation_is_reported_once_until_it_works() {
+        let d = tempdir("rofail");
+        let p = d.join("a.log");
+        let mut f = RotatingFile::open(&p, 10, 1, 0o644).unwrap();
+        // A directory where the first backup must go makes every rotation fail.
+        std::fs::create_dir(numbered(&p, 1)).unwrap();
+        std::fs::write(numbered(&p, 1).join("x"), b"x").unwrap();
+        f.write(b"0123456789");
+        assert!(f.take_rotate_error().is_some());
+        f.write(b"0123456789");
+        assert!(f.take_rotate_error().is_none());
+        std::fs::remove_dir_all(numbered(&p, 1)).unwrap();
+        f.write(b"0123456789");
+        assert!(f.take_rotate_error().is_none());
+        assert!(numbered(&p, 1).is_file());
         std::fs::remove_dir_all(&d).unwrap();
     }
 

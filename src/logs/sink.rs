@@ -16,7 +16,8 @@ use super::syslog::{self, SyslogOut};
 use crate::config::{LogConfig, LogFile};
 
 /// Sees every chunk of a channel's output (after ANSI stripping, before prefixes): the hook for
-/// capture mode and PROCESS_LOG events.
+/// capture mode and PROCESS_LOG events. Runs on the pump thread: it must not block (hand the
+/// bytes to a channel or a bounded buffer).
 pub type Observer = Arc<dyn Fn(&[u8]) + Send + Sync>;
 
 /// Everything needed to open one child log sink.
