@@ -168,6 +168,9 @@ ctl() {
 running() { [ "$(docker inspect -f '{{.State.Running}}' "$1" 2>/dev/null)" = true ]; }
 exit_code() { docker inspect -f '{{.State.ExitCode}}' "$1" 2>/dev/null; }
 
+# Captured first: with pipefail, `docker logs | grep -q` fails when grep stops reading early.
+logs_have() { grep -Eq "$2" <<<"$(timeout 20 docker logs "$1" 2>&1)"; }
+
 # file_in CONTAINER PATH: prints a file of a (running or stopped) container.
 file_in() { timeout 20 docker cp "$1:$2" - 2>/dev/null | tar -xO 2>/dev/null; }
 
@@ -260,7 +263,7 @@ check_status_table() {
         || { echo "lines do not match 'NAME RUNNING pid N, uptime H:MM:SS'"; return 1; }
 }
 
-logs_have_prefixed() { timeout 20 docker logs "$BASIC" 2>&1 | grep -Eq "^\[$1\] ?$1 started$"; }
+logs_have_prefixed() { logs_have "$BASIC" "^\[$1\] ?$1 started$"; }
 
 check_logs_prefixed() {
     if ! wait_until 10 logs_have_prefixed alpha || ! wait_until 10 logs_have_prefixed beta; then
@@ -282,7 +285,7 @@ check_status_after_stop() {
     [ "$rc" -eq 3 ] || { echo "status exit $rc, expected 3"; return 1; }
     grep -Eq '^alpha +STOPPED ' <<<"$out" && grep -Eq '^beta +RUNNING ' <<<"$out" \
         || { echo "expected alpha STOPPED and beta RUNNING"; return 1; }
-    file_in "$BASIC" /tmp/signals | grep -qx "alpha got TERM" \
+    signal_recorded "$BASIC" "alpha got TERM" \
         || { echo "alpha did not record SIGTERM"; return 1; }
     remove_container basic
 }
@@ -339,7 +342,7 @@ check_stopwaitsecs_kill() {
     remove_container stubborn
 }
 
-signal_recorded() { file_in "$1" /tmp/signals | grep -qx "$2"; }
+signal_recorded() { grep -qx "$2" <<<"$(file_in "$1" /tmp/signals)"; }
 
 check_kill_usr1() {
     local c
@@ -392,6 +395,60 @@ check_no_zombies() {
     # never a growing number.
     [ "$max" -le 3 ] || { echo "up to $max zombies"; return 1; }
     remove_container zombies
+}
+
+# start_with_config NAME CONF [DIR]: a container whose /etc/supervisord.conf is CONF (and, when
+# given, DIR is copied to /etc/conf.d for the config's includes).
+start_with_config() {
+    local name=$1 conf=$2 dir=${3:-} c
+    c=$(cname "$name")
+    timeout 30 docker create --name "$c" --label "$LABEL" --network none "$IMAGE" >/dev/null \
+        && timeout 30 docker cp "$conf" "$c:/etc/supervisord.conf" \
+        && { [ -z "$dir" ] || timeout 30 docker cp "$dir" "$c:/etc/conf.d"; } \
+        && timeout 30 docker start "$c" >/dev/null \
+        || { echo "could not start $c with $conf"; return 1; }
+}
+
+# The server answers (an empty site: 404 is an answer).
+http_answers() {
+    local out
+    out=$(timeout 20 docker exec "$1" wget -qO- http://127.0.0.1:8080/ 2>&1)
+    grep -q 'HTTP/1.[01] [0-9]' <<<"$out"
+}
+
+
+check_example_web_worker() {
+    local c out
+    c=$(cname web-worker)
+    start_with_config web-worker "$REPO/docker/examples/web-worker.conf" || return 1
+    wait_alive "$c" 20 http_answers "$c" || { echo "web does not answer on :8080"; show_logs "$c"; return 1; }
+    if ! wait_alive "$c" 20 logs_have "$c" '^\[worker\] ?processed job 1$'; then
+        echo "no '[worker] processed job 1' in docker logs"
+        show_logs "$c"
+        return 1
+    fi
+    out=$(timeout 20 docker exec "$c" ps -o user,args)
+    grep -Eq '^nobody +/bin/sh -c n=0' <<<"$out" || { echo "worker is not running as nobody:"; echo "$out"; return 1; }
+    wait_alive "$c" 20 all_running "$c" web worker || { echo "status:"; ctl "$c" status; return 1; }
+    remove_container web-worker
+}
+
+check_example_includes() {
+    local c dir=$REPO/docker/examples/with-includes
+    c=$(cname includes)
+    start_with_config includes "$dir/supervisord.conf" "$dir/conf.d" || return 1
+    wait_alive "$c" 20 http_answers "$c" || { echo "web does not answer on :8080"; show_logs "$c"; return 1; }
+    if ! wait_alive "$c" 20 logs_have "$c" '^\[worker_1\] ?worker 1 alive$'; then
+        echo "no '[worker_1] worker 1 alive' in docker logs"
+        show_logs "$c"
+        return 1
+    fi
+    if ! wait_alive "$c" 20 all_running "$c" web worker:worker_0 worker:worker_1; then
+        echo "status:"
+        ctl "$c" status
+        return 1
+    fi
+    remove_container includes
 }
 
 exited() { ! running "$1"; }
@@ -478,6 +535,9 @@ main() {
     check "a program ignoring SIGTERM is killed after stopwaitsecs" check_stopwaitsecs_kill
     check "docker kill -s USR1 reaches the programs" check_kill_usr1
     check "no zombies accumulate from orphaned grandchildren" check_no_zombies
+    check "example web-worker.conf: web answers, worker runs as nobody, prefixed logs" \
+        check_example_web_worker
+    check "example with-includes/: conf.d programs run" check_example_includes
 
     summary_and_exit
 }
