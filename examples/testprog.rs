@@ -7,7 +7,7 @@
 //! `daemon=FILE` double-fork a daemon in its own session that appends `started <pid>` and, on
 //! SIGTERM, `TERM` to FILE · `orphans=N` make N orphaned children that exit at once, then write
 //! `done` to the file given by `done=FILE` (must come first) · `print=TEXT` stdout line ·
-//! `sleep=SECS` · `exit=CODE`.
+//! `sleep=SECS` · `exit=CODE` · `exists=FILE` exit 1 unless FILE exists.
 
 use std::ffi::CString;
 use std::fs::OpenOptions;
@@ -232,6 +232,11 @@ fn main() {
             }
             "sleep" => sleep(v.parse().unwrap(), &o),
             "exit" => std::process::exit(v.parse().unwrap()),
+            "exists" => {
+                if !std::path::Path::new(v).exists() {
+                    std::process::exit(1);
+                }
+            }
             other => {
                 eprintln!("testprog: unknown step {other}");
                 std::process::exit(99);

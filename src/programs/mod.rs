@@ -1,6 +1,7 @@
 //! Program instances: the state machine, spawning, stopping and the worker threads.
 
 pub mod command;
+pub mod health;
 pub mod machine;
 pub mod names;
 pub mod spawn;

@@ -171,6 +171,33 @@ impl PipeSet {
     }
 }
 
+impl PipeSet {
+    /// Standard streams on /dev/null (for commands whose output nobody reads); the parent
+    /// ends are /dev/null too.
+    pub fn null() -> io::Result<PipeSet> {
+        let open = |write: bool| -> io::Result<OwnedFd> {
+            let f = std::fs::OpenOptions::new()
+                .read(!write)
+                .write(write)
+                .open("/dev/null")?;
+            Ok(OwnedFd::from(f))
+        };
+        let (status, child_status) = pipe()?;
+        Ok(PipeSet {
+            parent: ChildPipes {
+                stdin: open(true)?,
+                stdout: open(false)?,
+                stderr: None,
+                status,
+            },
+            child_stdin: open(false)?,
+            child_stdout: open(true)?,
+            child_stderr: None,
+            child_status,
+        })
+    }
+}
+
 fn set_nonblocking(fd: RawFd) -> io::Result<()> {
     // SAFETY: fcntl on an fd we own.
     unsafe {

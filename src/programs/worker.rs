@@ -18,6 +18,7 @@ use crate::logs::{OutputPump, Sink};
 use crate::reaper::{ExitReport, Reaper};
 
 use super::command::resolve;
+use super::health::{self, CheckContext, HealthCmd};
 use super::machine::{step, Action, Deadline, Event, ExitKind, Machine, Params, SignalKind};
 use super::names::{errno_name, signal_name, ExitStatus};
 use super::spawn::{exec_result, spawn_child, PipeSet, Prepared, SignalsBlocked, SpawnSpec};
@@ -218,6 +219,8 @@ struct Worker {
     /// The pid of the process that exited last: EXITED and STOPPED events report it.
     exited_pid: i32,
     essential_reported: bool,
+    /// The health checker, for processes with a health check.
+    health: Option<Sender<HealthCmd>>,
     stdin: Option<OwnedFd>,
     started_at: Instant,
     deadline: Option<(Instant, Event)>,
@@ -255,6 +258,7 @@ impl Worker {
             pid: 0,
             exited_pid: 0,
             essential_reported: false,
+            health: None,
             stdin: None,
             started_at: Instant::now(),
             deadline: None,
@@ -267,6 +271,7 @@ impl Worker {
     }
 
     fn run(mut self, rx: Receiver<Command>) {
+        self.start_health();
         loop {
             let timer = match self.deadline {
                 Some((at, _)) => after(at.saturating_duration_since(Instant::now())),
@@ -291,6 +296,24 @@ impl Worker {
             self.check_essential();
         }
         self.fail_waiters();
+    }
+
+    fn start_health(&mut self) {
+        let Some(check) = self.cfg.healthcheck.clone() else {
+            return;
+        };
+        let ctx = CheckContext {
+            check,
+            cfg: self.cfg.clone(),
+            env: self.child_env(),
+            search_path: self.search_path(),
+            shared: self.shared.clone(),
+            info: self.info.clone(),
+        };
+        match health::start(ctx) {
+            Ok(tx) => self.health = Some(tx),
+            Err(e) => log::error!("cannot start the health checker of {}: {e}", self.cfg.name),
+        }
     }
 
     /// Reports once when an essential program has ended for good (not during shutdown).
@@ -495,6 +518,13 @@ impl Worker {
     }
 
     fn publish(&mut self, from: ProcessState, to: ProcessState) {
+        if let Some(h) = &self.health {
+            if to == ProcessState::Running {
+                let _ = h.send(HealthCmd::Running);
+            } else if from == ProcessState::Running {
+                let _ = h.send(HealthCmd::NotRunning);
+            }
+        }
         {
             let mut info = lock(&self.info);
             info.state = to;

@@ -9,8 +9,21 @@ use std::time::{Duration, Instant};
 
 pub const SUPERVISORD: &str = env!("CARGO_BIN_EXE_supervisord");
 
-/// The test helper program (built by cargo test as an example).
+/// The test helper program `examples/testprog.rs`. `cargo test` only checks examples, so it
+/// is built here once per test binary, with the profile of the tests.
 pub fn testprog() -> PathBuf {
+    static BUILD: std::sync::Once = std::sync::Once::new();
+    BUILD.call_once(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut cmd = Command::new(cargo);
+        cmd.args(["build", "--quiet", "--example", "testprog"]);
+        cmd.current_dir(env!("CARGO_MANIFEST_DIR"));
+        if !cfg!(debug_assertions) {
+            cmd.arg("--release");
+        }
+        let st = cmd.status().expect("run cargo build --example testprog");
+        assert!(st.success(), "building examples/testprog failed");
+    });
     let bin = Path::new(SUPERVISORD);
     bin.parent().unwrap().join("examples").join("testprog")
 }
