@@ -72,53 +72,51 @@ fn context(e: io::Error, what: String) -> io::Error {
     io::Error::new(e.kind(), format!("{what}: {e}"))
 }
 
+/// The target for `spec`, its path, and whether that is a regular (rotatable, readable) file.
+fn open_target(spec: &SinkSpec) -> io::Result<(Target, Option<PathBuf>, bool)> {
+    let cfg = &spec.config;
+    let what = |p: &Path| format!("opening {}_logfile {}", spec.channel, p.display());
+    match &cfg.file {
+        LogFile::None | LogFile::Syslog => Ok((Target::Discard, None, false)),
+        LogFile::Auto => {
+            let p = create_auto_log(
+                &spec.childlogdir,
+                &spec.process_name,
+                spec.channel,
+                &spec.identifier,
+            )?;
+            let f = RotatingFile::open(&p, cfg.maxbytes, cfg.backups, 0o600)
+                .map_err(|e| context(e, what(&p)))?;
+            Ok((Target::File(f), Some(p), true))
+        }
+        LogFile::Path(p) if is_stream_path(p) => {
+            let s = StreamOut::open(p).map_err(|e| context(e, what(p)))?;
+            if cfg.maxbytes > 0 {
+                log::warn!(
+                    "{}_logfile {} for '{}' is not seekable: {}_logfile_maxbytes is ignored \
+                     (it is never rotated; set it to 0 to silence this warning)",
+                    spec.channel,
+                    p.display(),
+                    spec.process_name,
+                    spec.channel
+                );
+            }
+            Ok((Target::Stream(s), Some(p.clone()), false))
+        }
+        LogFile::Path(p) => {
+            let f = RotatingFile::open(p, cfg.maxbytes, cfg.backups, 0o666)
+                .map_err(|e| context(e, what(p)))?;
+            Ok((Target::File(f), Some(p.clone()), true))
+        }
+    }
+}
+
 impl Sink {
     /// Opens the sink described by `spec` (creates the AUTO file now, as Supervisor does when
     /// the process group is created).
     pub fn open(spec: &SinkSpec) -> io::Result<Arc<Sink>> {
         let cfg = &spec.config;
-        let (target, path, regular_file) = match &cfg.file {
-            LogFile::None | LogFile::Syslog => (Target::Discard, None, false),
-            LogFile::Auto => {
-                let p = create_auto_log(
-                    &spec.childlogdir,
-                    &spec.process_name,
-                    spec.channel,
-                    &spec.identifier,
-                )?;
-                let f = RotatingFile::open(&p, cfg.maxbytes, cfg.backups, 0o600)
-                    .map_err(|e| context(e, format!("opening AUTO log {}", p.display())))?;
-                (Target::File(f), Some(p), true)
-            }
-            LogFile::Path(p) if is_stream_path(p) => {
-                let s = StreamOut::open(p).map_err(|e| {
-                    context(
-                        e,
-                        format!("opening {}_logfile {}", spec.channel, p.display()),
-                    )
-                })?;
-                if cfg.maxbytes > 0 {
-                    log::warn!(
-                        "{}_logfile {} for '{}' is not seekable: {}_logfile_maxbytes is ignored \
-                         (it is never rotated; set it to 0 to silence this warning)",
-                        spec.channel,
-                        p.display(),
-                        spec.process_name,
-                        spec.channel
-                    );
-                }
-                (Target::Stream(s), Some(p.clone()), false)
-            }
-            LogFile::Path(p) => {
-                let f = RotatingFile::open(p, cfg.maxbytes, cfg.backups, 0o666).map_err(|e| {
-                    context(
-                        e,
-                        format!("opening {}_logfile {}", spec.channel, p.display()),
-                    )
-                })?;
-                (Target::File(f), Some(p.clone()), true)
-            }
-        };
+        let (target, path, regular_file) = open_target(spec)?;
         let wants_syslog = cfg.syslog || cfg.file == LogFile::Syslog;
         Ok(Arc::new(Sink {
             process_name: spec.process_name.clone(),
