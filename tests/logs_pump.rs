@@ -195,3 +195,32 @@ fn a_pipe_kept_open_by_a_quiet_child_costs_nothing_until_it_writes() {
     assert!(wait_until(LONG, || file_len(&path) == 5));
     assert!(wait_until(Duration::from_secs(5), || pump.active_pipes() == 0));
 }
+
+#[test]
+fn a_panicking_observer_or_eof_callback_does_not_stop_the_pump() {
+    let dir = TempDir::new("pump-panic");
+    let path = dir.join("out.log");
+    let sink = Sink::open(&spec(
+        log_config(LogFile::Path(path.clone()), 0, 0),
+        dir.path(),
+    ))
+    .unwrap();
+    sink.set_observer(Some(Arc::new(|_: &[u8]| panic!("observer bug"))));
+    let pump = OutputPump::new().unwrap();
+    let (mut child, pipe) = sh_with_stdout_pipe("seq 1 1000; sleep 0.2; seq 1001 2000");
+    pump.attach_with_eof(pipe, sink.clone(), || panic!("callback bug"));
+    assert!(child.exits_within(LONG));
+    assert!(wait_until(LONG, || pump.active_pipes() == 0));
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        text.ends_with("2000\n"),
+        "output after the panic is still written"
+    );
+    // The pump still serves new pipes.
+    let (mut child, pipe) = sh_with_stdout_pipe("echo again");
+    let (on_eof, eof) = eof_signal();
+    pump.attach_with_eof(pipe, sink, on_eof);
+    assert!(child.exits_within(LONG));
+    eof.recv_timeout(LONG).expect("pump alive");
+    assert!(std::fs::read_to_string(&path).unwrap().ends_with("again\n"));
+}

@@ -225,7 +225,7 @@ impl Worker {
                 } else if token & OUT_BIT != 0 {
                     self.flush_out((token & !OUT_BIT) as usize);
                 } else {
-                    self.service_pipe(token as usize);
+                    self.service_pipe_guarded(token as usize);
                 }
             }
         }
@@ -274,6 +274,21 @@ impl Worker {
             grown: false,
             grow_tried: false,
         });
+    }
+
+    /// Services a pipe; should that panic, the pipe is closed (its slot stays empty) and the
+    /// pump keeps draining every other child.
+    fn service_pipe_guarded(&mut self, slot: usize) {
+        let call = std::panic::AssertUnwindSafe(|| self.service_pipe(slot));
+        if std::panic::catch_unwind(call).is_err() {
+            log::error!("output pump: draining a pipe panicked; that pipe is closed");
+            // The entry was out of its slot while being serviced: unwinding closed it. Free the
+            // slot unless the panic came after `close_pipe` already did.
+            if !self.free.contains(&slot) {
+                self.free.push(slot);
+                self.active.fetch_sub(1, Ordering::Relaxed);
+            }
+        }
     }
 
     fn service_pipe(&mut self, slot: usize) {

@@ -60,7 +60,16 @@ impl PipeState {
             return false;
         }
         if let Some(observer) = sink.observer() {
-            observer(data);
+            // A panicking observer must not take the pump (and every child's pipe) down.
+            let call = std::panic::AssertUnwindSafe(|| observer(data));
+            if std::panic::catch_unwind(call).is_err() {
+                log::error!(
+                    "output observer of '{}' {} panicked; it is removed",
+                    sink.process_name,
+                    sink.channel
+                );
+                sink.set_observer(None);
+            }
         }
         if log::log_enabled!(target: "child_output", log::Level::Debug) {
             log::debug!(
