@@ -7,7 +7,8 @@
 //! `daemon=FILE` double-fork a daemon in its own session that appends `started <pid>` and, on
 //! SIGTERM, `TERM` to FILE · `orphans=N` make N orphaned children that exit at once, then write
 //! `done` to the file given by `done=FILE` (must come first) · `print=TEXT` stdout line ·
-//! `sleep=SECS` · `exit=CODE` · `exists=FILE` exit 1 unless FILE exists.
+//! `sleep=SECS` · `exit=CODE` · `exists=FILE` exit 1 unless FILE exists · `stdin-line=FILE`
+//! append one line read from stdin to FILE.
 
 use std::ffi::CString;
 use std::fs::OpenOptions;
@@ -232,6 +233,11 @@ fn main() {
             }
             "sleep" => sleep(v.parse().unwrap(), &o),
             "exit" => std::process::exit(v.parse().unwrap()),
+            "stdin-line" => {
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line).unwrap();
+                append(v, &line);
+            }
             "exists" => {
                 if !std::path::Path::new(v).exists() {
                     std::process::exit(1);

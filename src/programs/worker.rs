@@ -24,6 +24,8 @@ use super::names::{errno_name, signal_name, ExitStatus};
 use super::spawn::{exec_result, spawn_child, PipeSet, Prepared, SignalsBlocked, SpawnSpec};
 use super::ProcessState;
 
+const STOP_REPORT_EVERY: Duration = Duration::from_secs(2);
+
 /// Where a request's answer goes.
 pub type Reply = Sender<Result<(), Fault>>;
 
@@ -221,6 +223,7 @@ struct Worker {
     essential_reported: bool,
     /// The health checker, for processes with a health check.
     health: Option<Sender<HealthCmd>>,
+    last_stop_report: Option<Instant>,
     stdin: Option<OwnedFd>,
     started_at: Instant,
     deadline: Option<(Instant, Event)>,
@@ -259,6 +262,7 @@ impl Worker {
             exited_pid: 0,
             essential_reported: false,
             health: None,
+            last_stop_report: None,
             stdin: None,
             started_at: Instant::now(),
             deadline: None,
@@ -273,8 +277,13 @@ impl Worker {
     fn run(mut self, rx: Receiver<Command>) {
         self.start_health();
         loop {
-            let timer = match self.deadline {
-                Some((at, _)) => after(at.saturating_duration_since(Instant::now())),
+            // The state deadline, or the next "waiting for x to stop" line if that is sooner.
+            let due = match (self.deadline.map(|d| d.0), self.stop_report_at()) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            let timer = match due {
+                Some(at) => after(at.saturating_duration_since(Instant::now())),
                 None => never(),
             };
             select! {
@@ -287,15 +296,42 @@ impl Worker {
                         self.exited(exit);
                     }
                 }
-                recv(timer) -> _ => {
-                    if let Some((_, ev)) = self.deadline.take() {
-                        self.feed(ev);
-                    }
-                }
+                recv(timer) -> _ => self.timer_fired(),
             }
             self.check_essential();
         }
         self.fail_waiters();
+    }
+
+    fn timer_fired(&mut self) {
+        let now = Instant::now();
+        if let Some((at, ev)) = self.deadline {
+            if at <= now {
+                self.deadline = None;
+                self.feed(ev);
+            }
+        }
+        if self.stop_report_at().is_some_and(|at| at <= now) {
+            self.stop_report();
+        }
+    }
+
+    /// When the next "waiting for x to stop" line is due: every 2 s while a stop request
+    /// waits on a STOPPING process.
+    fn stop_report_at(&self) -> Option<Instant> {
+        if self.stop_waiters.is_empty() || self.m.state != ProcessState::Stopping {
+            return None;
+        }
+        Some(
+            self.last_stop_report
+                .map(|t| t + STOP_REPORT_EVERY)
+                .unwrap_or_else(Instant::now),
+        )
+    }
+
+    fn stop_report(&mut self) {
+        log::info!("waiting for {} to stop", self.cfg.name);
+        self.last_stop_report = Some(Instant::now());
     }
 
     fn start_health(&mut self) {
@@ -413,6 +449,9 @@ impl Worker {
         } else if !wait || self.m.state.is_stopped() {
             let _ = reply.send(Ok(()));
         } else {
+            if self.stop_waiters.is_empty() {
+                self.stop_report();
+            }
             self.stop_waiters.push(reply);
         }
     }
