@@ -241,3 +241,42 @@ fn restarting_essential_program_keeps_supervisord_running() {
     );
     assert!(sup.wait_exit(0.2).is_none());
 }
+
+#[test]
+fn daemon_mode_detaches_writes_pidfile_and_stops_on_sigterm() {
+    let dir = TempDir::new("daemonize");
+    let conf = header(&dir).replace("nodaemon=true", "nodaemon=false")
+        + &format!(
+            "[program:a]\ncommand={} record={} sleep=100\nstartsecs=0\n",
+            testprog().display(),
+            dir.s("a.sig")
+        );
+    std::fs::write(dir.path("sd.conf"), conf).unwrap();
+    let st = std::process::Command::new(SUPERVISORD)
+        .arg("-c")
+        .arg(dir.path("sd.conf"))
+        .status()
+        .unwrap();
+    assert_eq!(st.code(), Some(0), "the foreground process exits at once");
+    assert!(wait_for(10.0, || read(&dir.path("sd.pid"))
+        .trim()
+        .parse::<i32>()
+        .is_ok()));
+    let pid: i32 = read(&dir.path("sd.pid")).trim().parse().unwrap();
+    let log = || read(&dir.path("sd.log"));
+    assert!(wait_for(10.0, || dir.path("a.sig").exists()), "{}", log());
+    assert!(
+        log().contains("daemonizing the supervisord process"),
+        "{}",
+        log()
+    );
+    assert!(
+        log().contains(&format!("supervisord started with pid {pid}")),
+        "{}",
+        log()
+    );
+    kill(pid, libc::SIGTERM);
+    assert!(wait_for(10.0, || !alive(pid)), "{}", log());
+    assert_eq!(read(&dir.path("a.sig")), "TERM\n");
+    assert!(!dir.path("sd.pid").exists());
+}

@@ -101,13 +101,7 @@ pub fn start(config: Arc<Config>, loader: Loader) -> Result<Runtime, String> {
     }
     notes.extend(raise_limits(&config)?);
     let daemon = !config.supervisord.nodaemon && !pid1;
-    if daemon {
-        system::daemonize(
-            config.supervisord.directory.as_deref(),
-            config.supervisord.umask,
-        )
-        .map_err(|e| format!("could not daemonize: {e}"))?;
-    }
+    // The log is opened first so that an unusable log file is reported on the terminal.
     init_logging(&config)?;
     log_startup(&config, &notes);
     if pid1 && !config.supervisord.nodaemon {
@@ -115,6 +109,11 @@ pub fn start(config: Arc<Config>, loader: Loader) -> Result<Runtime, String> {
     }
     if daemon {
         log::info!("daemonizing the supervisord process");
+        system::daemonize(
+            config.supervisord.directory.as_deref(),
+            config.supervisord.umask,
+        )
+        .map_err(|e| format!("could not daemonize: {e}"))?;
     }
     let pidfile = config.supervisord.pidfile.clone();
     if let Err(e) = system::write_pidfile(&pidfile) {
