@@ -538,6 +538,8 @@ main() {
     check "example web-worker.conf: web answers, worker runs as nobody, prefixed logs" \
         check_example_web_worker
     check "example with-includes/: conf.d programs run" check_example_includes
+    check "essential program exits: the container exits with its status" \
+        check_essential_exit_status
 
     summary_and_exit
 }
