@@ -1,148 +1,320 @@
-//! Health checks (extension): while a process is RUNNING, its `healthcheck_command` runs every
-//! interval; `retries` consecutive failures (non-zero exit or timeout) make it "unhealthy",
-//! one success makes it "healthy" again. The checker is its own small thread, woken only by
-//! the worker and by its interval timer; check commands are spawned and reaped like programs.
+//! Health checks (extension): while a process is RUNNING its worker runs `healthcheck_command`
+//! from deadlines (no thread of its own), kills a check that outlives `healthcheck_timeout`,
+//! and reports when `healthcheck_retries` checks in a row have failed.
+//!
+//! A check is a child like any other: spawned with the program's user, directory, umask and
+//! environment, in its own process group, registered with the reaper (whose exit report comes
+//! back on the worker's exit channel). Its standard streams are /dev/null.
 
 use std::ffi::OsString;
 use std::io;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{after, at, never, select, unbounded, Receiver, Sender};
+use crossbeam_channel::Sender;
 
 use crate::config::{HealthCheck, ProcessConfig};
-use crate::ctl::backend::ProcessInfo;
+use crate::reaper::ExitReport;
 
 use super::command::resolve;
 use super::names::ExitStatus;
 use super::spawn::{exec_result, spawn_child, PipeSet, Prepared, SignalsBlocked, SpawnSpec};
-use super::worker::Shared;
+use super::Shared;
 
-pub enum HealthCmd {
-    Running,
-    NotRunning,
+/// The health a process reports (`getProcessInfo`'s `health`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// No check has passed since the process entered RUNNING.
+    Starting,
+    Healthy,
+    /// `retries` checks in a row failed.
+    Unhealthy,
 }
 
-/// What a check needs from its process.
-pub struct CheckContext {
-    pub check: HealthCheck,
-    pub cfg: ProcessConfig,
-    pub env: Vec<(OsString, OsString)>,
-    pub search_path: Option<String>,
-    pub shared: Arc<Shared>,
-    pub info: Arc<Mutex<ProcessInfo>>,
+impl Status {
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::Starting => "starting",
+            Status::Healthy => "healthy",
+            Status::Unhealthy => "unhealthy",
+        }
+    }
 }
 
-/// Starts the checker thread; it ends when the returned sender is dropped.
-pub fn start(ctx: CheckContext) -> io::Result<Sender<HealthCmd>> {
-    let (tx, rx) = unbounded();
-    std::thread::Builder::new()
-        .name(format!("health:{}", ctx.cfg.name))
-        .stack_size(128 * 1024)
-        .spawn(move || run(ctx, rx))?;
-    Ok(tx)
+/// What a finished check means for the worker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Nothing to report.
+    Same,
+    /// The status changed (publish it).
+    Changed(Status),
+    /// The last allowed check failed: restart the process (or end an essential one).
+    GaveUp,
 }
 
-fn set_health(ctx: &CheckContext, h: &str) {
-    ctx.info.lock().unwrap_or_else(|e| e.into_inner()).health = Some(h.to_string());
+/// One check in flight.
+#[derive(Debug, Clone, Copy)]
+struct Probe {
+    pid: i32,
+    /// When to kill it; `None` once killed (its exit is still to come).
+    kill_at: Option<Instant>,
 }
 
-fn run(ctx: CheckContext, rx: Receiver<HealthCmd>) {
-    set_health(&ctx, "starting");
-    let interval = Duration::from_secs(ctx.check.interval_secs);
-    let mut next: Option<Instant> = None;
-    let mut failures = 0u32;
-    let mut healthy: Option<bool> = None;
-    loop {
-        let timer = next.map(at).unwrap_or_else(never);
-        select! {
-            recv(rx) -> cmd => match cmd {
-                Ok(HealthCmd::Running) => {
-                    failures = 0;
-                    healthy = None;
-                    set_health(&ctx, "starting");
-                    next = Some(Instant::now() + interval);
-                }
-                Ok(HealthCmd::NotRunning) => {
-                    next = None;
-                    set_health(&ctx, "starting");
-                }
-                Err(_) => return,
-            },
-            recv(timer) -> _ => {
-                let ok = run_check(&ctx);
-                failures = if ok { 0 } else { failures + 1 };
-                healthy = judge(&ctx, healthy, ok, failures);
-                next = Some(Instant::now() + interval);
+/// The schedule and counters of one process's checks.
+#[derive(Debug)]
+pub struct Health {
+    check: HealthCheck,
+    status: Status,
+    failures: u32,
+    /// When the next check starts; `None` while not RUNNING or while a check runs.
+    next: Option<Instant>,
+    probe: Option<Probe>,
+}
+
+impl Health {
+    pub fn new(check: HealthCheck) -> Health {
+        Health {
+            check,
+            status: Status::Starting,
+            failures: 0,
+            next: None,
+            probe: None,
+        }
+    }
+
+    pub fn status(&self) -> Status {
+        self.status
+    }
+
+    pub fn argv(&self) -> &[String] {
+        &self.check.argv
+    }
+
+    /// How many checks in a row failed (for the log).
+    pub fn failures(&self) -> u32 {
+        self.failures
+    }
+
+    /// The earliest moment the worker must call [`Health::due`].
+    pub fn deadline(&self) -> Option<Instant> {
+        match self.probe {
+            Some(p) => p.kill_at,
+            None => self.next,
+        }
+    }
+
+    /// The process entered RUNNING: the first check starts right away, so dependants and
+    /// `status` learn the health without waiting a whole interval.
+    pub fn arm(&mut self, now: Instant) {
+        self.status = Status::Starting;
+        self.failures = 0;
+        self.next = Some(now);
+    }
+
+    /// The process left RUNNING: no more checks; a check in flight is killed (its exit is
+    /// ignored). Returns whether the status changed.
+    pub fn disarm(&mut self) -> bool {
+        self.next = None;
+        if let Some(p) = self.probe.take() {
+            kill_group(p.pid);
+        }
+        self.failures = 0;
+        let changed = self.status != Status::Starting;
+        self.status = Status::Starting;
+        changed
+    }
+
+    /// Whether `pid` is the check in flight.
+    pub fn owns(&self, pid: i32) -> bool {
+        self.probe.is_some_and(|p| p.pid == pid)
+    }
+
+    /// Whether a check should start now (the caller then spawns it and calls `started`).
+    pub fn start_due(&self, now: Instant) -> bool {
+        self.probe.is_none() && self.next.is_some_and(|t| t <= now)
+    }
+
+    /// A check was spawned as `pid` (or failed to spawn: `None`, which counts as a failure).
+    pub fn started(&mut self, pid: Option<i32>, now: Instant) -> Verdict {
+        self.next = None;
+        match pid {
+            Some(pid) => {
+                let kill_at = now + Duration::from_secs(self.check.timeout_secs);
+                self.probe = Some(Probe {
+                    pid,
+                    kill_at: Some(kill_at),
+                });
+                Verdict::Same
+            }
+            None => self.finished(false, now),
+        }
+    }
+
+    /// Kills a check that outlived its timeout; returns its pid when one was killed.
+    pub fn kill_overdue(&mut self, now: Instant) -> Option<i32> {
+        let p = self.probe.as_mut()?;
+        if p.kill_at.is_some_and(|t| t <= now) {
+            p.kill_at = None;
+            kill_group(p.pid);
+            return Some(p.pid);
+        }
+        None
+    }
+
+    /// The check in flight exited with `status`.
+    pub fn exited(&mut self, status: ExitStatus, now: Instant) -> Verdict {
+        self.probe = None;
+        self.finished(status == ExitStatus::Exited(0), now)
+    }
+
+    fn finished(&mut self, ok: bool, now: Instant) -> Verdict {
+        self.next = Some(now + Duration::from_secs(self.check.interval_secs));
+        let before = self.status;
+        if ok {
+            self.failures = 0;
+            self.status = Status::Healthy;
+        } else {
+            self.failures += 1;
+            if self.failures >= self.check.retries.max(1) {
+                self.status = Status::Unhealthy;
+                // The restart re-arms the schedule once the process is RUNNING again.
+                self.next = None;
+                return Verdict::GaveUp;
             }
         }
+        if self.status != before {
+            Verdict::Changed(self.status)
+        } else {
+            Verdict::Same
+        }
     }
 }
 
-/// The health after one check: healthy on success, unhealthy after `retries` failures in a
-/// row, unchanged in between; transitions are logged.
-fn judge(ctx: &CheckContext, before: Option<bool>, ok: bool, failures: u32) -> Option<bool> {
-    let name = &ctx.cfg.name;
-    if ok {
-        if before == Some(false) {
-            log::info!("health check passed: {name} is healthy again");
-        }
-        set_health(ctx, "healthy");
-        return Some(true);
-    }
-    if failures < ctx.check.retries.max(1) {
-        return before;
-    }
-    if before != Some(false) {
-        log::warn!("health check failed: {name} is unhealthy ({failures} failures in a row)");
-    }
-    set_health(ctx, "unhealthy");
-    Some(false)
+fn kill_group(pid: i32) {
+    // SAFETY: kill on the process group of a check we spawned (it leads its own group).
+    unsafe { libc::kill(-pid, libc::SIGKILL) };
 }
 
-/// Runs the check command once; true when it exited 0 within the timeout.
-fn run_check(ctx: &CheckContext) -> bool {
-    let argv0 = ctx.check.argv.first().map(String::as_str).unwrap_or("");
-    let path = match resolve(argv0, ctx.search_path.as_deref()) {
-        Ok(p) => p,
-        Err(e) => {
-            log::debug!("health check of {}: {}", ctx.cfg.name, e.message);
-            return false;
-        }
-    };
+/// What a check spawn needs from its worker.
+pub struct ProbeSpawn<'a> {
+    pub shared: &'a Shared,
+    pub cfg: &'a ProcessConfig,
+    pub argv: &'a [String],
+    pub env: &'a [(OsString, OsString)],
+    pub search_path: Option<&'a str>,
+    pub exit_tx: &'a Sender<ExitReport>,
+}
+
+/// Spawns one check through the reaper; returns its pid.
+pub fn spawn_probe(s: &ProbeSpawn<'_>) -> io::Result<i32> {
+    let argv0 = s.argv.first().map(String::as_str).unwrap_or("");
+    let path = resolve(argv0, s.search_path)
+        .map_err(|e| io::Error::new(io::ErrorKind::NotFound, e.message))?;
     let spec = SpawnSpec {
         path: &path,
-        argv: &ctx.check.argv,
-        env: &ctx.env,
-        directory: ctx.cfg.directory.as_deref(),
-        umask: ctx.cfg.umask,
-        user: ctx.cfg.user.as_ref(),
+        argv: s.argv,
+        env: s.env,
+        directory: s.cfg.directory.as_deref(),
+        umask: s.cfg.umask,
+        user: s.cfg.user.as_ref(),
         redirect_stderr: true,
-        max_fd: ctx.shared.max_fd,
+        max_fd: s.shared.max_fd,
     };
-    let (Ok(prepared), Ok(pipes)) = (Prepared::new(&spec), PipeSet::null()) else {
-        return false;
-    };
-    let (tx, exits) = unbounded();
-    let spawned = {
+    let prepared = Prepared::new(&spec)?;
+    let pipes = PipeSet::null()?;
+    let (pid, parent) = {
         let _blocked = SignalsBlocked::new();
-        ctx.shared
+        s.shared
             .reaper
-            .spawn_registered(tx, || spawn_child(&prepared, pipes))
+            .spawn_registered(s.exit_tx.clone(), || spawn_child(&prepared, pipes))?
     };
-    let Ok((pid, parent)) = spawned else {
-        return false;
-    };
-    let _ = exec_result(parent.status);
-    let timeout = Duration::from_secs(ctx.check.timeout_secs);
-    select! {
-        recv(exits) -> e => matches!(e, Ok(r) if r.status == ExitStatus::Exited(0)),
-        recv(after(timeout)) -> _ => {
-            log::debug!("health check of {} timed out; killing pid {pid}", ctx.cfg.name);
-            // SAFETY: the pid is our child, not yet reaped (its exit has not been delivered).
-            unsafe { libc::kill(pid, libc::SIGKILL) };
-            let _ = exits.recv_timeout(Duration::from_secs(5));
-            false
-        }
+    if let Some(errno) = exec_result(parent.status) {
+        log::debug!(
+            "health check of {} could not exec {}: {}",
+            s.cfg.name,
+            path.display(),
+            super::names::errno_name(errno)
+        );
+    }
+    Ok(pid)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn health(retries: u32) -> Health {
+        Health::new(HealthCheck {
+            argv: vec!["true".into()],
+            interval_secs: 2,
+            timeout_secs: 1,
+            retries,
+        })
+    }
+
+    #[test]
+    fn first_check_is_due_on_entering_running() {
+        let mut h = health(3);
+        let t = Instant::now();
+        assert_eq!(h.deadline(), None);
+        h.arm(t);
+        assert!(h.start_due(t));
+        assert_eq!(h.started(Some(42), t), Verdict::Same);
+        assert!(h.owns(42));
+        assert_eq!(h.deadline(), Some(t + Duration::from_secs(1)));
+        let v = h.exited(ExitStatus::Exited(0), t);
+        assert_eq!(v, Verdict::Changed(Status::Healthy));
+        assert_eq!(h.deadline(), Some(t + Duration::from_secs(2)));
+        assert!(!h.owns(42));
+    }
+
+    #[test]
+    fn gives_up_after_retries_consecutive_failures() {
+        let mut h = health(2);
+        let t = Instant::now();
+        h.arm(t);
+        h.started(Some(1), t);
+        assert_eq!(h.exited(ExitStatus::Exited(1), t), Verdict::Same);
+        h.started(Some(2), t);
+        assert_eq!(
+            h.exited(ExitStatus::Exited(0), t),
+            Verdict::Changed(Status::Healthy)
+        );
+        h.started(Some(3), t);
+        assert_eq!(h.exited(ExitStatus::Exited(1), t), Verdict::Same);
+        assert_eq!(h.started(None, t), Verdict::GaveUp);
+        assert_eq!(h.status(), Status::Unhealthy);
+        assert_eq!(h.deadline(), None);
+    }
+
+    #[test]
+    fn timeout_kills_once_and_waits_for_the_exit() {
+        let mut h = health(1);
+        let t = Instant::now();
+        h.arm(t);
+        // A pid that cannot exist, so the kill reaches nobody.
+        h.started(Some(i32::MAX), t);
+        assert_eq!(h.kill_overdue(t), None);
+        let late = t + Duration::from_secs(1);
+        assert_eq!(h.kill_overdue(late), Some(i32::MAX));
+        assert_eq!(h.deadline(), None);
+        assert_eq!(h.kill_overdue(late), None);
+        let killed = ExitStatus::Signaled {
+            signal: libc::SIGKILL,
+            core: false,
+        };
+        assert_eq!(h.exited(killed, late), Verdict::GaveUp);
+    }
+
+    #[test]
+    fn leaving_running_stops_the_schedule() {
+        let mut h = health(3);
+        let t = Instant::now();
+        h.arm(t);
+        h.started(Some(i32::MAX), t);
+        h.exited(ExitStatus::Exited(0), t);
+        assert!(h.disarm());
+        assert_eq!(h.status(), Status::Starting);
+        assert_eq!(h.deadline(), None);
+        assert!(!h.disarm());
     }
 }

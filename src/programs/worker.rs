@@ -18,13 +18,13 @@ use crate::logs::{OutputPump, Sink};
 use crate::reaper::{ExitReport, Reaper};
 
 use super::command::resolve;
-use super::health::{self, CheckContext, HealthCmd};
 use super::machine::{step, Action, Deadline, Event, ExitKind, Machine, Params, SignalKind};
 use super::names::{errno_name, signal_name, ExitStatus};
 use super::spawn::{exec_result, spawn_child, PipeSet, Prepared, SignalsBlocked, SpawnSpec};
 use super::ProcessState;
 
 const STOP_REPORT_EVERY: Duration = Duration::from_secs(2);
+mod health_hooks;
 
 /// Where a request's answer goes.
 pub type Reply = Sender<Result<(), Fault>>;
@@ -147,7 +147,7 @@ impl ProcessHandle {
             spawnerr: String::new(),
             stdout_logfile: path_of(&Some(stdout_sink.clone())),
             stderr_logfile: path_of(&stderr_sink),
-            health: None,
+            health: config.healthcheck.as_ref().map(|_| "starting".into()),
             spawns: 0,
             log_bytes_written: 0,
             log_bytes_dropped: 0,
@@ -221,8 +221,6 @@ struct Worker {
     /// The pid of the process that exited last: EXITED and STOPPED events report it.
     exited_pid: i32,
     essential_reported: bool,
-    /// The health checker, for processes with a health check.
-    health: Option<Sender<HealthCmd>>,
     last_stop_report: Option<Instant>,
     stdin: Option<OwnedFd>,
     started_at: Instant,
@@ -232,6 +230,8 @@ struct Worker {
     exit_rx: Receiver<ExitReport>,
     start_waiters: Vec<Reply>,
     stop_waiters: Vec<Reply>,
+    /// Health checks (extension), for programs that have them.
+    checks: Option<health_hooks::Checks>,
 }
 
 impl Worker {
@@ -249,6 +249,7 @@ impl Worker {
             startsecs_zero: cfg.startsecs == 0,
         };
         let (exit_tx, exit_rx) = unbounded();
+        let checks = health_hooks::Checks::for_config(&cfg);
         Worker {
             cfg,
             shared,
@@ -261,7 +262,6 @@ impl Worker {
             pid: 0,
             exited_pid: 0,
             essential_reported: false,
-            health: None,
             last_stop_report: None,
             stdin: None,
             started_at: Instant::now(),
@@ -271,17 +271,22 @@ impl Worker {
             exit_rx,
             start_waiters: Vec::new(),
             stop_waiters: Vec::new(),
+            checks,
         }
     }
 
     fn run(mut self, rx: Receiver<Command>) {
-        self.start_health();
         loop {
-            // The state deadline, or the next "waiting for x to stop" line if that is sooner.
-            let due = match (self.deadline.map(|d| d.0), self.stop_report_at()) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
+            // The state deadline, the next "waiting for x to stop" line or the next health
+            // check step, whichever is sooner.
+            let due = [
+                self.deadline.map(|d| d.0),
+                self.stop_report_at(),
+                self.health_deadline(),
+            ]
+            .into_iter()
+            .flatten()
+            .min();
             let timer = match due {
                 Some(at) => after(at.saturating_duration_since(Instant::now())),
                 None => never(),
@@ -296,9 +301,13 @@ impl Worker {
                         self.exited(exit);
                     }
                 }
-                recv(timer) -> _ => self.timer_fired(),
+                recv(timer) -> _ => {
+                    self.timer_fired();
+                    self.health_timer();
+                }
             }
             self.check_essential();
+            self.health_restart();
         }
         self.fail_waiters();
     }
@@ -332,24 +341,6 @@ impl Worker {
     fn stop_report(&mut self) {
         log::info!("waiting for {} to stop", self.cfg.name);
         self.last_stop_report = Some(Instant::now());
-    }
-
-    fn start_health(&mut self) {
-        let Some(check) = self.cfg.healthcheck.clone() else {
-            return;
-        };
-        let ctx = CheckContext {
-            check,
-            cfg: self.cfg.clone(),
-            env: self.child_env(),
-            search_path: self.search_path(),
-            shared: self.shared.clone(),
-            info: self.info.clone(),
-        };
-        match health::start(ctx) {
-            Ok(tx) => self.health = Some(tx),
-            Err(e) => log::error!("cannot start the health checker of {}: {e}", self.cfg.name),
-        }
     }
 
     /// Reports once when an essential program has ended for good (not during shutdown).
@@ -507,6 +498,7 @@ impl Worker {
 
     fn exited(&mut self, exit: ExitReport) {
         if exit.pid != self.pid {
+            self.health_exited(exit);
             return;
         }
         self.last_exit = Some(exit.status);
@@ -557,13 +549,7 @@ impl Worker {
     }
 
     fn publish(&mut self, from: ProcessState, to: ProcessState) {
-        if let Some(h) = &self.health {
-            if to == ProcessState::Running {
-                let _ = h.send(HealthCmd::Running);
-            } else if from == ProcessState::Running {
-                let _ = h.send(HealthCmd::NotRunning);
-            }
-        }
+        self.health_on_state(from, to);
         {
             let mut info = lock(&self.info);
             info.state = to;
