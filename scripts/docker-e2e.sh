@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2317,SC2015  # functions run via check/trap/wait_until; `a && b || fail` is meant
 # End-to-end tests of the supervisord-rs image against a real Docker engine.
 #
 # Runs scripts/docker-setup.sh (installs and starts an engine when needed, imports a local busybox
@@ -65,7 +66,7 @@ stop_started_dockerd() {
     echo "docker-e2e: stopping dockerd (pid $pid)" >&2
     kill -TERM "$pid" 2>/dev/null || return 0
     deadline=$((SECONDS + 30))
-    while process_alive "$pid" && [ $SECONDS -lt $deadline ]; do sleep 0.2; done
+    while process_alive "$pid" && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.2; done
     if process_alive "$pid"; then
         echo "docker-e2e: dockerd did not stop within 30 s, killing it" >&2
         kill -KILL "$pid" 2>/dev/null
@@ -316,7 +317,7 @@ check_docker_stop() {
     [ "$code" = 0 ] || { echo "exit code $code, expected 0"; ok=1; }
     # Programs take 1 s to stop, all in parallel: well under 2 s, far from docker's 10 s.
     less_than "$elapsed" 2 || { echo "took ${elapsed}s, expected < 2 s"; ok=1; }
-    [ $ok -eq 0 ] || { show_logs "$c"; return 1; }
+    [ "$ok" -eq 0 ] || { show_logs "$c"; return 1; }
     remove_container stop
 }
 
@@ -383,8 +384,8 @@ check_no_zombies() {
         show_logs "$c"
         return 1
     fi
-    local i z max=0 samples=()
-    for i in 1 2 3 4 5 6 7 8 9 10; do
+    local z max=0 samples=()
+    for _ in 1 2 3 4 5 6 7 8 9 10; do
         z=$(timeout 20 docker exec "$c" /bin/sh /e2e/zombies.sh) || { echo "counting failed"; return 1; }
         samples+=("$z")
         [ "$z" -gt "$max" ] && max=$z

@@ -20,7 +20,9 @@ finish() {
     exit 0
 }
 
+# shellcheck disable=SC2064  # the signal name is expanded now, on purpose
 for sig in TERM INT QUIT HUP; do trap "finish $sig" "$sig"; done
+# shellcheck disable=SC2064
 for sig in USR1 USR2 WINCH; do trap "record $sig" "$sig"; done
 
 echo "$name started"
