@@ -190,3 +190,19 @@ fn exec_failure_is_reported_on_the_child_stderr() {
     );
     assert_eq!(err, want);
 }
+
+#[test]
+fn minfds_raises_the_open_files_limit() {
+    let sup = Sup::start_with(
+        "minfds",
+        "[supervisord]\nminfds=2048\n\n[program:a]\ncommand={prog} sleep=100\nstartsecs=0\n",
+        &["sh", "-c", "ulimit -Sn 256; exec \"$0\" \"$@\""],
+    );
+    assert!(sup.wait_log("spawned: 'a'", 10.0), "{}", sup.log());
+    assert!(
+        sup.log()
+            .contains("INFO Increased RLIMIT_NOFILE limit to 2048"),
+        "{}",
+        sup.log()
+    );
+}

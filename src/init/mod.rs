@@ -31,15 +31,16 @@ pub fn supervisord_main(argv0: &str, argv: Vec<std::ffi::OsString>) -> i32 {
         }
     };
     let loader: Loader = Box::new(move || cli::load_config(&opts).map_err(|e| e.to_string()));
-    run(Arc::new(config), loader)
+    run(argv0, Arc::new(config), loader)
 }
 
 /// Runs supervisord with a loaded configuration until shutdown; returns the exit status.
-pub fn run(config: Arc<Config>, loader: Loader) -> i32 {
+/// Start-up failures are usage errors (status 2), reported like Supervisor's.
+pub fn run(argv0: &str, config: Arc<Config>, loader: Loader) -> i32 {
     let mut rt = match startup::start(config, loader) {
         Ok(rt) => rt,
         Err(msg) => {
-            eprintln!("Error: {msg}");
+            cli::print_usage_error(argv0, &msg);
             return 2;
         }
     };

@@ -36,30 +36,33 @@ const ROOT_WARNING: &str = "Supervisor is running as root.  Privileges were not 
 /// Raises RLIMIT_NOFILE / RLIMIT_NPROC to minfds / minprocs; returns the lines to log.
 fn raise_limits(config: &Config) -> Result<Vec<String>, String> {
     let mut notes = Vec::new();
-    let limits = [
-        (
-            libc::RLIMIT_NOFILE,
-            config.supervisord.minfds,
-            "RLIMIT_NOFILE",
-            "minfds",
-        ),
-        (
-            libc::RLIMIT_NPROC,
-            config.supervisord.minprocs,
-            "RLIMIT_NPROC",
-            "minprocs",
-        ),
-    ];
-    for (res, min, name, key) in limits {
-        match system::raise_limit(res, min) {
-            Ok(Some(n)) => notes.push(format!("Increased {name} limit to {n}")),
-            Ok(None) => {}
-            Err(e) => {
-                return Err(format!(
-                    "The minimum number required to run this process is {min} as per the \
-                     \"{key}\" command-line argument or config file setting ({name}): {e}"
-                ))
-            }
+    let sd = &config.supervisord;
+    match system::raise_limit(libc::RLIMIT_NOFILE, sd.minfds) {
+        Ok(Some(n)) => notes.push(format!("Increased RLIMIT_NOFILE limit to {n}")),
+        Ok(None) => {}
+        Err(hard) => {
+            return Err(format!(
+                "The minimum number of file descriptors required to run this process is {} as \
+                 per the \"minfds\" command-line argument or config file setting. The current \
+                 environment will only allow you to open {hard} file descriptors.  Either raise \
+                 the number of usable file descriptors in your environment (see README.rst) or \
+                 lower the minfds setting in the config file to allow the process to start.",
+                sd.minfds
+            ))
+        }
+    }
+    match system::raise_limit(libc::RLIMIT_NPROC, sd.minprocs) {
+        Ok(Some(n)) => notes.push(format!("Increased RLIMIT_NPROC limit to {n}")),
+        Ok(None) => {}
+        Err(hard) => {
+            return Err(format!(
+                "The minimum number of available processes required to run this program is {} \
+                 as per the \"minprocs\" command-line argument or config file setting. The \
+                 current environment will only allow you to open {hard} processes.  Either \
+                 raise the number of usable processes in your environment (see README.rst) or \
+                 lower the minprocs setting in the config file to allow the program to start.",
+                sd.minprocs
+            ))
         }
     }
     Ok(notes)

@@ -53,40 +53,35 @@ pub fn ignore_sigpipe() {
     }
 }
 
-/// Raises a soft limit to `min` (and the hard one when we may); returns the new limit when it
-/// was raised.
-pub fn raise_limit(resource: libc::__rlimit_resource_t, min: u64) -> Result<Option<u64>, String> {
+/// Raises a soft limit to `min` (and the hard one when we may, like Supervisor); returns the
+/// new limit when it was raised, or on failure the hard limit Supervisor reports.
+pub fn raise_limit(resource: libc::__rlimit_resource_t, min: u64) -> Result<Option<u64>, u64> {
     let mut lim = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
     };
     // SAFETY: valid out pointer.
     if unsafe { libc::getrlimit(resource, &mut lim) } != 0 {
-        return Err(io::Error::last_os_error().to_string());
-    }
-    if lim.rlim_cur >= min {
         return Ok(None);
     }
+    if lim.rlim_cur >= min || lim.rlim_cur == libc::RLIM_INFINITY {
+        return Ok(None);
+    }
+    let hard = if lim.rlim_max < min && lim.rlim_max != libc::RLIM_INFINITY {
+        min
+    } else {
+        lim.rlim_max
+    };
     let want = libc::rlimit {
         rlim_cur: min,
-        rlim_max: lim.rlim_max.max(min),
+        rlim_max: hard,
     };
     // SAFETY: valid pointer to a filled struct.
     if unsafe { libc::setrlimit(resource, &want) } == 0 {
-        return Ok(Some(min));
+        Ok(Some(min))
+    } else {
+        Err(hard)
     }
-    let soft_only = libc::rlimit {
-        rlim_cur: min,
-        rlim_max: lim.rlim_max,
-    };
-    // SAFETY: as above.
-    if min <= lim.rlim_max && unsafe { libc::setrlimit(resource, &soft_only) } == 0 {
-        return Ok(Some(min));
-    }
-    Err(format!(
-        "the current environment only allows {}",
-        lim.rlim_max
-    ))
 }
 
 /// The soft RLIMIT_NOFILE (where a child's fd cleanup stops when close_range is missing).
