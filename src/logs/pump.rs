@@ -338,7 +338,13 @@ impl Worker {
                 *pending |= entry
                     .state
                     .consume(&entry.sink, &self.buf[..n], &mut self.scratch);
-                Drain::More
+                // A short read emptied the pipe: skip the read that would only say EAGAIN
+                // (epoll reports the pipe again when more arrives or it closes).
+                if n < self.buf.len() {
+                    Drain::Empty
+                } else {
+                    Drain::More
+                }
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => Drain::Empty,
             Err(e) => {
