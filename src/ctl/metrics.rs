@@ -1,0 +1,314 @@
+//! `GET /metrics` (extension): every process's state, starts, uptime, last exit status, log
+//! bytes and health, plus supervisord's own memory and open fds, in Prometheus' text
+//! exposition format (version 0.0.4). Served by the same HTTP servers, behind the same auth.
+
+use std::fmt::Write;
+
+use super::backend::{Backend, ProcessInfo};
+
+/// supervisord's own resource use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct OwnStats {
+    pub resident_bytes: u64,
+    pub open_fds: u64,
+}
+
+/// Reads this process's RSS and open fd count from /proc (zero where unreadable).
+pub fn own_stats() -> OwnStats {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
+    // SAFETY: sysconf has no preconditions.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) }.max(0) as u64;
+    let open_fds = std::fs::read_dir("/proc/self/fd")
+        .map(|d| d.count().saturating_sub(1) as u64) // the directory's own fd
+        .unwrap_or(0);
+    OwnStats {
+        resident_bytes: pages * page,
+        open_fds,
+    }
+}
+
+fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// The whole page for a running backend.
+pub fn render_backend(backend: &dyn Backend) -> String {
+    let state = backend.state();
+    let mut out = render(&backend.all_process_info(), own_stats(), now_secs());
+    family(
+        &mut out,
+        "supervisord_state",
+        "gauge",
+        "supervisord's own state code (1 RUNNING, 0 RESTARTING, -1 SHUTDOWN, 2 FATAL).",
+    );
+    let _ = writeln!(
+        out,
+        "supervisord_state{{state=\"{}\"}} {}",
+        state.name(),
+        state.code()
+    );
+    out
+}
+
+/// Escapes a label value (backslash, double quote, newline).
+fn escape(v: &str) -> String {
+    let mut s = String::with_capacity(v.len());
+    for c in v.chars() {
+        match c {
+            '\\' => s.push_str("\\\\"),
+            '"' => s.push_str("\\\""),
+            '\n' => s.push_str("\\n"),
+            c => s.push(c),
+        }
+    }
+    s
+}
+
+fn labels(p: &ProcessInfo) -> String {
+    format!(
+        "group=\"{}\",name=\"{}\"",
+        escape(&p.group),
+        escape(&p.name)
+    )
+}
+
+fn family(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+}
+
+/// One metric family with a value per process (processes for which `value` is `None` are
+/// left out).
+fn per_process(
+    out: &mut String,
+    procs: &[ProcessInfo],
+    (name, kind, help): (&str, &str, &str),
+    value: impl Fn(&ProcessInfo) -> Option<String>,
+) {
+    let rows: Vec<(String, String)> = procs
+        .iter()
+        .filter_map(|p| value(p).map(|v| (labels(p), v)))
+        .collect();
+    if rows.is_empty() {
+        return;
+    }
+    family(out, name, kind, help);
+    for (l, v) in rows {
+        let _ = writeln!(out, "{name}{{{l}}} {v}");
+    }
+}
+
+/// The page for these processes and stats at time `now` (seconds since the epoch).
+pub fn render(procs: &[ProcessInfo], own: OwnStats, now: i64) -> String {
+    let mut out = String::new();
+    per_process(
+        &mut out,
+        procs,
+        (
+            "supervisord_process_state",
+            "gauge",
+            "Process state code as Supervisor numbers it (20 RUNNING, 100 EXITED, 200 FATAL...).",
+        ),
+        |p| Some(p.state.code().to_string()),
+    );
+    info_family(&mut out, procs);
+    per_process(
+        &mut out,
+        procs,
+        (
+            "supervisord_process_up",
+            "gauge",
+            "1 while the process is RUNNING, else 0.",
+        ),
+        |p| Some(u8::from(p.state == crate::programs::ProcessState::Running).to_string()),
+    );
+    per_process(
+        &mut out,
+        procs,
+        (
+            "supervisord_process_starts_total",
+            "counter",
+            "How many times the process was spawned.",
+        ),
+        |p| Some(p.spawns.to_string()),
+    );
+    per_process(
+        &mut out,
+        procs,
+        (
+            "supervisord_process_uptime_seconds",
+            "gauge",
+            "Seconds since the running process was spawned (0 when not running).",
+        ),
+        |p| {
+            let up = p.pid > 0 && p.start > 0;
+            Some(if up { (now - p.start).max(0) } else { 0 }.to_string())
+        },
+    );
+    per_process(
+        &mut out,
+        procs,
+        (
+            "supervisord_process_exit_status",
+            "gauge",
+            "Exit code of the last exit (-1 for a death by signal, 0 before any exit).",
+        ),
+        |p| Some(p.exitstatus.to_string()),
+    );
+    per_process(
+        &mut out,
+        procs,
+        (
+            "supervisord_process_log_bytes_written_total",
+            "counter",
+            "Bytes of process output written to its logs.",
+        ),
+        |p| Some(p.log_bytes_written.to_string()),
+    );
+    per_process(
+        &mut out,
+        procs,
+        (
+            "supervisord_process_log_bytes_dropped_total",
+            "counter",
+            "Bytes of process output dropped because a log could not keep up or failed.",
+        ),
+        |p| Some(p.log_bytes_dropped.to_string()),
+    );
+    per_process(
+        &mut out,
+        procs,
+        (
+            "supervisord_process_healthy",
+            "gauge",
+            "1 when the health check passes, 0 otherwise (processes with a health check).",
+        ),
+        |p| {
+            p.health
+                .as_deref()
+                .map(|h| u8::from(h == "healthy").to_string())
+        },
+    );
+    family(
+        &mut out,
+        "process_resident_memory_bytes",
+        "gauge",
+        "Resident memory of supervisord itself.",
+    );
+    let _ = writeln!(out, "process_resident_memory_bytes {}", own.resident_bytes);
+    family(
+        &mut out,
+        "process_open_fds",
+        "gauge",
+        "Open file descriptors of supervisord itself.",
+    );
+    let _ = writeln!(out, "process_open_fds {}", own.open_fds);
+    out
+}
+
+/// `supervisord_process_info`: the state name and health as labels, so the value series
+/// keep stable label sets.
+fn info_family(out: &mut String, procs: &[ProcessInfo]) {
+    if procs.is_empty() {
+        return;
+    }
+    family(
+        out,
+        "supervisord_process_info",
+        "gauge",
+        "Always 1; labels carry the process state name and health (none without a check).",
+    );
+    for p in procs {
+        let _ = writeln!(
+            out,
+            "supervisord_process_info{{{},state=\"{}\",health=\"{}\"}} 1",
+            labels(p),
+            p.state.name(),
+            escape(p.health.as_deref().unwrap_or("none"))
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::programs::ProcessState;
+
+    fn info(name: &str, state: ProcessState) -> ProcessInfo {
+        ProcessInfo {
+            name: name.into(),
+            group: "grp".into(),
+            state,
+            pid: if state == ProcessState::Running {
+                42
+            } else {
+                0
+            },
+            start: 1000,
+            stop: 0,
+            exitstatus: 3,
+            spawnerr: String::new(),
+            stdout_logfile: String::new(),
+            stderr_logfile: String::new(),
+            health: None,
+            spawns: 2,
+            log_bytes_written: 10,
+            log_bytes_dropped: 1,
+        }
+    }
+
+    #[test]
+    fn renders_each_family_once_with_labels() {
+        let mut web = info("web", ProcessState::Running);
+        web.health = Some("healthy".into());
+        let db = info("d\"b", ProcessState::Exited);
+        let own = OwnStats {
+            resident_bytes: 4096,
+            open_fds: 7,
+        };
+        let page = render(&[web, db], own, 1060);
+        for l in [
+            "supervisord_process_state{group=\"grp\",name=\"web\"} 20",
+            "supervisord_process_state{group=\"grp\",name=\"d\\\"b\"} 100",
+            "supervisord_process_info{group=\"grp\",name=\"web\",state=\"RUNNING\",health=\"healthy\"} 1",
+            "supervisord_process_info{group=\"grp\",name=\"d\\\"b\",state=\"EXITED\",health=\"none\"} 1",
+            "supervisord_process_up{group=\"grp\",name=\"web\"} 1",
+            "supervisord_process_starts_total{group=\"grp\",name=\"web\"} 2",
+            "supervisord_process_uptime_seconds{group=\"grp\",name=\"web\"} 60",
+            "supervisord_process_uptime_seconds{group=\"grp\",name=\"d\\\"b\"} 0",
+            "supervisord_process_exit_status{group=\"grp\",name=\"web\"} 3",
+            "supervisord_process_log_bytes_written_total{group=\"grp\",name=\"web\"} 10",
+            "supervisord_process_log_bytes_dropped_total{group=\"grp\",name=\"web\"} 1",
+            "supervisord_process_healthy{group=\"grp\",name=\"web\"} 1",
+            "process_resident_memory_bytes 4096",
+            "process_open_fds 7",
+        ] {
+            assert!(page.lines().any(|x| x == l), "missing {l}\n{page}");
+        }
+        assert!(!page.contains("supervisord_process_healthy{group=\"grp\",name=\"d"));
+        assert_eq!(page.matches("# TYPE supervisord_process_state ").count(), 1);
+        assert!(page.ends_with('\n'));
+    }
+
+    #[test]
+    fn no_process_families_without_processes() {
+        let page = render(&[], OwnStats::default(), 0);
+        assert!(!page.contains("supervisord_process_"));
+        assert!(page.contains("process_open_fds 0"));
+    }
+
+    #[test]
+    fn own_stats_are_read_from_proc() {
+        let s = own_stats();
+        assert!(s.resident_bytes > 0);
+        assert!(s.open_fds >= 3);
+    }
+}
