@@ -277,7 +277,6 @@ fn requests_are_refused_while_shutting_down() {
     );
     assert_eq!(rig.backend.shutdown(), Ok(()));
     assert_eq!(rig.requests.try_recv(), Ok(Request::Shutdown));
-    rig.engine.set_state(SupervisorState::Shutdown);
     let refused = Fault::new(faults::SHUTDOWN_STATE, None);
     assert_eq!(rig.start("a", true), Err(refused.clone()));
     assert_eq!(rig.backend.shutdown(), Err(refused.clone()));

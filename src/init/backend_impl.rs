@@ -155,12 +155,15 @@ impl Backend for EngineBackend {
 
     fn shutdown(&self) -> Result<(), Fault> {
         self.running()?;
+        // Refuse further requests at once, as Supervisor does when it changes its mood.
+        self.engine.set_state(SupervisorState::Shutdown);
         let _ = self.engine.requests.send(Request::Shutdown);
         Ok(())
     }
 
     fn restart(&self) -> Result<(), Fault> {
         self.running()?;
+        self.engine.set_state(SupervisorState::Restarting);
         let _ = self.engine.requests.send(Request::Restart);
         Ok(())
     }

@@ -96,6 +96,7 @@ fn reread(rt: &Runtime) -> Option<crate::config::Config> {
         Ok(c) => Some(c),
         Err(e) => {
             log::error!("could not reload the configuration, keeping the current one: {e}");
+            rt.engine.set_state(SupervisorState::Running);
             None
         }
     }

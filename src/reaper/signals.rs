@@ -57,6 +57,7 @@ pub fn start_signal_thread(reaper: Arc<Reaper>, notices: Sender<Notice>) -> io::
             reaper.reap();
             for sig in signals.forever() {
                 if sig == libc::SIGCHLD {
+                    log::debug!("received SIGCHLD indicating a child quit");
                     reaper.reap();
                 } else if notices.send(Notice::Signal(sig)).is_err() {
                     break;
