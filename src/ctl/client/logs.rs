@@ -1,0 +1,381 @@
+//! `tail`, `maintail`, `fg` and the `tail -f` stream, with Ctrl-C handling.
+
+use std::io::{BufRead, Read, Write};
+use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::Once;
+
+use super::daemon::help_for;
+use super::status::field_int;
+use super::transport::{read_chunk, CallError, Stream};
+use super::{exit, fault, CmdResult, Ctl};
+use crate::ctl::xmlrpc::Value;
+
+/// The socket of a running stream (-1 when none): Ctrl-C shuts it down to end the stream.
+static STREAM_FD: AtomicI32 = AtomicI32::new(-1);
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+static INTERACTIVE: AtomicBool = AtomicBool::new(false);
+/// Set while `fg` reads stdin: Ctrl-C then ends the program like leaving foreground mode.
+static FOREGROUND: AtomicBool = AtomicBool::new(false);
+static INSTALL: Once = Once::new();
+
+/// Ctrl-C ends a running stream (the command then returns); elsewhere it ends the program
+/// (status 0 in the shell, as Supervisor's shell does).
+pub fn install_interrupt_handler(interactive: bool) {
+    INTERACTIVE.store(interactive, Ordering::SeqCst);
+    INSTALL.call_once(|| {
+        let Ok(mut signals) = signal_hook::iterator::Signals::new([libc::SIGINT]) else {
+            return;
+        };
+        let _ = std::thread::Builder::new()
+            .name("ctl-sigint".into())
+            .stack_size(64 * 1024)
+            .spawn(move || {
+                for _ in signals.forever() {
+                    let fd = STREAM_FD.load(Ordering::SeqCst);
+                    if fd >= 0 {
+                        INTERRUPTED.store(true, Ordering::SeqCst);
+                        // SAFETY: shutting down a socket descriptor has no memory effects; at worst
+                        // the descriptor was just closed and the call fails.
+                        unsafe { libc::shutdown(fd, libc::SHUT_RDWR) };
+                    } else if FOREGROUND.load(Ordering::SeqCst) {
+                        let _ = std::io::stdout().write_all(b"Exiting foreground\n");
+                        let _ = std::io::stdout().flush();
+                        std::process::exit(0);
+                    } else {
+                        let _ = std::io::stdout().write_all(b"\n");
+                        let _ = std::io::stdout().flush();
+                        std::process::exit(if INTERACTIVE.load(Ordering::SeqCst) {
+                            0
+                        } else {
+                            1
+                        });
+                    }
+                }
+            });
+    });
+}
+
+fn stream_fd(stream: &Stream) -> i32 {
+    match stream {
+        Stream::Unix(s) => s.as_raw_fd(),
+        Stream::Tcp(s) => s.as_raw_fd(),
+    }
+}
+
+/// Streams `path` to stdout until the server closes or Ctrl-C.
+fn tailf(ctl: &mut Ctl, path: &str) -> CmdResult {
+    ctl.output("==> Press Ctrl-C to exit <==");
+    ctl.flush();
+    install_interrupt_handler(ctl.interactive);
+    INTERRUPTED.store(false, Ordering::SeqCst);
+    let url = format!("{}{}", ctl.endpoint.serverurl, path);
+    let (mut reader, chunked) = match ctl.endpoint.get_stream(path) {
+        Ok(r) => r,
+        Err(CallError::Http { status, .. }) => {
+            eprintln!("{url} Cannot read, status code {status}");
+            return Ok(());
+        }
+        Err(CallError::Io(e)) => {
+            eprintln!("{url} Cannot connect, error: {e}");
+            return Ok(());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    STREAM_FD.store(stream_fd(reader.get_ref()), Ordering::SeqCst);
+    let mut stdout = std::io::stdout();
+    loop {
+        let data = if chunked {
+            match read_chunk(&mut reader) {
+                Ok(Some(d)) => d,
+                _ => break,
+            }
+        } else {
+            let mut buf = vec![0u8; 8192];
+            match reader.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    buf.truncate(n);
+                    buf
+                }
+            }
+        };
+        if stdout
+            .write_all(&data)
+            .and_then(|()| stdout.flush())
+            .is_err()
+        {
+            break;
+        }
+    }
+    STREAM_FD.store(-1, Ordering::SeqCst);
+    if INTERRUPTED.swap(false, Ordering::SeqCst) {
+        ctl.output("");
+    }
+    Ok(())
+}
+
+fn log_fault_message(ctl: &mut Ctl, who: &str, e: CallError, bad_name: bool) -> CmdResult {
+    ctl.exitstatus = exit::GENERIC;
+    let code = match &e {
+        CallError::Fault { code, .. } => *code as i32,
+        _ => return Err(e.into()),
+    };
+    let reason = match code {
+        fault::NO_FILE => "no log file",
+        fault::FAILED => "unknown error reading log",
+        fault::BAD_NAME if bad_name => "no such process name",
+        _ => return Err(e.into()),
+    };
+    ctl.output(&format!("{who}: ERROR ({reason})"));
+    Ok(())
+}
+
+pub fn do_tail(ctl: &mut Ctl, arg: &str) -> CmdResult {
+    if !ctl.upcheck()? {
+        return Ok(());
+    }
+    let mut args: Vec<&str> = arg.split_whitespace().collect();
+    if args.is_empty() {
+        ctl.output("Error: too few arguments");
+        ctl.exitstatus = exit::GENERIC;
+        help_for(ctl, "tail");
+        return Ok(());
+    }
+    if args.len() > 3 {
+        ctl.output("Error: too many arguments");
+        ctl.exitstatus = exit::GENERIC;
+        help_for(ctl, "tail");
+        return Ok(());
+    }
+    let modifier = if args[0].starts_with('-') {
+        Some(args.remove(0))
+    } else {
+        None
+    };
+    let (name, channel) = match args.len() {
+        1 => (args[0], "stdout".to_string()),
+        0 => {
+            ctl.output("Error: tail requires process name");
+            ctl.exitstatus = exit::GENERIC;
+            return Ok(());
+        }
+        _ => {
+            let channel = args[args.len() - 1].to_lowercase();
+            if channel != "stdout" && channel != "stderr" {
+                ctl.output(&format!("Error: bad channel '{channel}'"));
+                ctl.exitstatus = exit::GENERIC;
+                return Ok(());
+            }
+            (args[0], channel)
+        }
+    };
+    let mut bytes: i64 = 1600;
+    if let Some(m) = modifier {
+        let what = &m[1..];
+        if what == "f" {
+            return tailf(ctl, &format!("/logtail/{name}/{channel}"));
+        }
+        match python_int(what) {
+            Some(n) => bytes = n,
+            None => {
+                ctl.output(&format!("Error: bad argument {m}"));
+                ctl.exitstatus = exit::GENERIC;
+                return Ok(());
+            }
+        }
+    }
+    let method = if channel == "stdout" {
+        "supervisor.readProcessStdoutLog"
+    } else {
+        "supervisor.readProcessStderrLog"
+    };
+    match ctl.call(
+        method,
+        &[Value::str(name), Value::Int(-bytes), Value::Int(0)],
+    ) {
+        Ok(v) => {
+            let text = v.as_str().unwrap_or("").to_string();
+            ctl.output(&text);
+            Ok(())
+        }
+        Err(e) => log_fault_message(ctl, name, e, true),
+    }
+}
+
+/// Python's `int()` on a word: optional sign, digits, underscores between digits.
+fn python_int(s: &str) -> Option<i64> {
+    let t = s.trim();
+    let digits = t.strip_prefix(['+', '-']).unwrap_or(t);
+    if digits.is_empty()
+        || digits.starts_with('_')
+        || digits.ends_with('_')
+        || digits.contains("__")
+    {
+        return None;
+    }
+    t.replace('_', "").parse().ok()
+}
+
+pub fn do_maintail(ctl: &mut Ctl, arg: &str) -> CmdResult {
+    if !ctl.upcheck()? {
+        return Ok(());
+    }
+    let args: Vec<&str> = arg.split_whitespace().collect();
+    let mut bytes: i64 = 1600;
+    if args.len() > 1 {
+        ctl.output("Error: too many arguments");
+        ctl.exitstatus = exit::GENERIC;
+        help_for(ctl, "maintail");
+        return Ok(());
+    }
+    if let Some(a) = args.first() {
+        let Some(what) = a.strip_prefix('-') else {
+            ctl.output(&format!("Error: bad argument {a}"));
+            ctl.exitstatus = exit::GENERIC;
+            return Ok(());
+        };
+        if what == "f" {
+            return tailf(ctl, "/mainlogtail");
+        }
+        match python_int(what) {
+            Some(n) => bytes = n,
+            None => {
+                ctl.output(&format!("Error: bad argument {a}"));
+                ctl.exitstatus = exit::GENERIC;
+                return Ok(());
+            }
+        }
+    }
+    match ctl.call("supervisor.readLog", &[Value::Int(-bytes), Value::Int(0)]) {
+        Ok(v) => {
+            let text = v.as_str().unwrap_or("").to_string();
+            ctl.output(&text);
+            Ok(())
+        }
+        Err(e) => log_fault_message(ctl, "supervisord", e, false),
+    }
+}
+
+pub fn do_fg(ctl: &mut Ctl, arg: &str) -> CmdResult {
+    if !ctl.upcheck()? {
+        return Ok(());
+    }
+    let names: Vec<&str> = arg.split_whitespace().collect();
+    if names.is_empty() {
+        ctl.output("ERROR: no process name supplied");
+        ctl.exitstatus = exit::GENERIC;
+        help_for(ctl, "fg");
+        return Ok(());
+    }
+    if names.len() > 1 {
+        ctl.output("ERROR: too many process names supplied");
+        ctl.exitstatus = exit::GENERIC;
+        return Ok(());
+    }
+    let name = names[0].to_string();
+    let info = match ctl.call("supervisor.getProcessInfo", &[Value::str(&name)]) {
+        Ok(i) => i,
+        Err(CallError::Fault { code, .. }) if code == i64::from(fault::BAD_NAME) => {
+            ctl.output("ERROR: bad process name supplied");
+            ctl.exitstatus = exit::GENERIC;
+            return Ok(());
+        }
+        Err(CallError::Fault { code, string }) => {
+            ctl.output(&format!(
+                "ERROR: <Fault {code}: {}>",
+                super::errors::python_str_repr(&string)
+            ));
+            return Ok(());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if field_int(&info, "state") != 20 {
+        ctl.output("ERROR: process not running");
+        ctl.exitstatus = exit::GENERIC;
+        return Ok(());
+    }
+    ctl.output("==> Press Ctrl-C to exit <==");
+    ctl.flush();
+    install_interrupt_handler(ctl.interactive);
+    // Output of both channels streams on background threads while stdin lines go to the process.
+    let mut streams = Vec::new();
+    for channel in ["stdout", "stderr"] {
+        if let Ok((mut reader, chunked)) = ctl
+            .endpoint
+            .get_stream(&format!("/logtail/{name}/{channel}"))
+        {
+            let fd = stream_fd(reader.get_ref());
+            streams.push(fd);
+            let _ = std::thread::Builder::new()
+                .stack_size(128 * 1024)
+                .spawn(move || {
+                    let mut out = std::io::stdout();
+                    loop {
+                        let data = if chunked {
+                            match read_chunk(&mut reader) {
+                                Ok(Some(d)) => d,
+                                _ => break,
+                            }
+                        } else {
+                            let mut buf = vec![0u8; 8192];
+                            match reader.read(&mut buf) {
+                                Ok(0) | Err(_) => break,
+                                Ok(n) => {
+                                    buf.truncate(n);
+                                    buf
+                                }
+                            }
+                        };
+                        let _ = out.write_all(&data);
+                        let _ = out.flush();
+                    }
+                });
+        }
+    }
+    FOREGROUND.store(true, Ordering::SeqCst);
+    let stdin = std::io::stdin();
+    let mut line = String::new();
+    let result = loop {
+        line.clear();
+        match stdin.lock().read_line(&mut line) {
+            Ok(0) | Err(_) => break None,
+            Ok(_) => {}
+        }
+        let text = if line.ends_with('\n') {
+            line.clone()
+        } else {
+            format!("{line}\n")
+        };
+        match ctl.call(
+            "supervisor.sendProcessStdin",
+            &[Value::str(&name), Value::str(text)],
+        ) {
+            Ok(_) => {}
+            Err(CallError::Fault { code, .. }) if code == i64::from(fault::NOT_RUNNING) => {
+                break Some("Process got killed".to_string());
+            }
+            Err(CallError::Fault { code, string }) => {
+                break Some(format!(
+                    "ERROR: <Fault {code}: {}>",
+                    super::errors::python_str_repr(&string)
+                ));
+            }
+            Err(e) => break Some(super::errors::python_error_line(&e.into())),
+        }
+        match ctl.call("supervisor.getProcessInfo", &[Value::str(&name)]) {
+            Ok(i) if field_int(&i, "state") == 20 => {}
+            _ => break Some("Process got killed".to_string()),
+        }
+    };
+    FOREGROUND.store(false, Ordering::SeqCst);
+    for fd in streams {
+        // SAFETY: shutting down our own stream sockets ends the output threads.
+        unsafe { libc::shutdown(fd, libc::SHUT_RDWR) };
+    }
+    if let Some(msg) = result {
+        ctl.output(&msg);
+    }
+    ctl.output("Exiting foreground");
+    Ok(())
+}

@@ -1,0 +1,175 @@
+//! `status` (and its `--json` extension) and `pid`.
+
+use super::transport::CallError;
+use super::{exit, fault, CmdResult, Ctl};
+use crate::ctl::rpc::{make_namespec, split_namespec};
+use crate::ctl::xmlrpc::Value;
+
+pub fn field_str(v: &Value, key: &str) -> String {
+    v.get(key).and_then(Value::as_str).unwrap_or("").to_string()
+}
+
+pub fn field_int(v: &Value, key: &str) -> i64 {
+    v.get(key).and_then(Value::as_int).unwrap_or(0)
+}
+
+/// STOPPED, EXITED, FATAL, UNKNOWN.
+fn is_stopped_state(code: i64) -> bool {
+    matches!(code, 0 | 100 | 200 | 1000)
+}
+
+/// Status lines: `%-{W}s%-10s%s` with W = max(30, longest namespec) + 3.
+pub fn format_statuses(infos: &[&Value]) -> Vec<String> {
+    let names: Vec<String> = infos
+        .iter()
+        .map(|i| make_namespec(&field_str(i, "group"), &field_str(i, "name")))
+        .collect();
+    let width = names
+        .iter()
+        .map(|n| n.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(30)
+        + 3;
+    infos
+        .iter()
+        .zip(&names)
+        .map(|(info, name)| {
+            format!(
+                "{:<width$}{:<10}{}",
+                name,
+                field_str(info, "statename"),
+                field_str(info, "description")
+            )
+        })
+        .collect()
+}
+
+pub fn do_status(ctl: &mut Ctl, arg: &str) -> CmdResult {
+    let mut words: Vec<&str> = arg.split_whitespace().collect();
+    let json = words.contains(&"--json");
+    words.retain(|w| *w != "--json");
+    if !ctl.upcheck()? {
+        ctl.exitstatus = exit::STATUS_UNKNOWN;
+        return Ok(());
+    }
+    let all = ctl.call("supervisor.getAllProcessInfo", &[])?;
+    let all: &[Value] = all.as_array().unwrap_or(&[]);
+    let mut matching: Vec<&Value> = Vec::new();
+    let mut errors: Vec<String> = Vec::new();
+    if words.is_empty() || words.contains(&"all") {
+        matching.extend(all.iter());
+    } else {
+        for name in &words {
+            let (group, process) = split_namespec(name);
+            let mut found = false;
+            for info in all {
+                let matched = field_str(info, "group") == group
+                    && process.is_none_or(|p| field_str(info, "name") == p);
+                if matched {
+                    found = true;
+                    matching.push(info);
+                }
+            }
+            if !found {
+                errors.push(match process {
+                    None => format!("{group}: ERROR (no such group)"),
+                    Some(_) => format!("{name}: ERROR (no such process)"),
+                });
+                ctl.exitstatus = exit::STATUS_UNKNOWN;
+            }
+        }
+    }
+    if json {
+        for e in &errors {
+            eprintln!("{e}");
+        }
+        let array = Value::Array(matching.iter().map(|v| (*v).clone()).collect());
+        ctl.output(&crate::ctl::json::encode(&array));
+    } else {
+        for e in &errors {
+            ctl.output(e);
+        }
+        for line in format_statuses(&matching) {
+            ctl.output(&line);
+        }
+    }
+    if matching
+        .iter()
+        .any(|i| is_stopped_state(field_int(i, "state")))
+    {
+        ctl.exitstatus = exit::STATUS_NOT_RUNNING;
+    }
+    Ok(())
+}
+
+pub fn do_pid(ctl: &mut Ctl, arg: &str) -> CmdResult {
+    if !ctl.upcheck()? {
+        return Ok(());
+    }
+    let names: Vec<&str> = arg.split_whitespace().collect();
+    if names.is_empty() {
+        let pid = ctl.call("supervisor.getPID", &[])?;
+        ctl.output(&pid.as_int().unwrap_or(0).to_string());
+    } else if names.contains(&"all") {
+        let all = ctl.call("supervisor.getAllProcessInfo", &[])?;
+        for info in all.as_array().unwrap_or(&[]) {
+            ctl.output(&field_int(info, "pid").to_string());
+        }
+    } else {
+        for name in names {
+            match ctl.call("supervisor.getProcessInfo", &[Value::str(name)]) {
+                Ok(info) => {
+                    let pid = field_int(&info, "pid");
+                    ctl.output(&pid.to_string());
+                    if pid == 0 {
+                        ctl.exitstatus = exit::NOT_RUNNING;
+                    }
+                }
+                Err(CallError::Fault { code, .. }) if code == i64::from(fault::BAD_NAME) => {
+                    ctl.exitstatus = exit::GENERIC;
+                    ctl.output(&format!("No such process {name}"));
+                }
+                Err(e) => {
+                    ctl.exitstatus = exit::GENERIC;
+                    return Err(e.into());
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(group: &str, name: &str, statename: &str, desc: &str) -> Value {
+        Value::Struct(vec![
+            ("name".into(), Value::str(name)),
+            ("group".into(), Value::str(group)),
+            ("statename".into(), Value::str(statename)),
+            ("description".into(), Value::str(desc)),
+        ])
+    }
+
+    #[test]
+    fn columns_follow_supervisor() {
+        let a = info("fail", "fail", "EXITED", "Nov 25 11:19 AM");
+        let b = info("grp", "g1", "RUNNING", "pid 15704, uptime 0:00:07");
+        let c = info("fail", "fail", "STARTING", "");
+        let lines = format_statuses(&[&a, &b, &c]);
+        assert_eq!(
+            lines[0],
+            "fail                             EXITED    Nov 25 11:19 AM"
+        );
+        assert_eq!(
+            lines[1],
+            "grp:g1                           RUNNING   pid 15704, uptime 0:00:07"
+        );
+        assert_eq!(lines[2], "fail                             STARTING  ");
+        let long = info("g", &"x".repeat(40), "RUNNING", "d");
+        let lines = format_statuses(&[&long]);
+        assert_eq!(lines[0], format!("g:{}   RUNNING   d", "x".repeat(40)));
+    }
+}

@@ -1,0 +1,409 @@
+//! Our supervisorctl against our server with a mock engine: output and exit status of every
+//! command.
+
+mod ctl_common;
+
+use ctl_common::*;
+use supervisor_rs::programs::ProcessState;
+
+const PROCS: &[(&str, &str, i64)] = &[
+    ("web", "web", 10),
+    ("grp", "a", 20),
+    ("grp", "b", 20),
+    ("nofile", "nofile", 30),
+    ("spawnfail", "spawnfail", 30),
+];
+
+fn code(o: &std::process::Output) -> i32 {
+    o.status.code().unwrap_or(-1)
+}
+
+#[test]
+fn status_lists_all_in_lexical_order_and_exits_3_when_stopped() {
+    let h = Harness::new("status", PROCS);
+    h.backend.set_state("web", ProcessState::Running, 123);
+    let o = h.ctl(&["status"]);
+    let out = stdout(&o);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 5, "{out}");
+    assert_eq!(
+        lines[0],
+        "grp:a                            STOPPED   Not started"
+    );
+    assert!(
+        lines[4].starts_with("web                              RUNNING   pid 123, uptime 0:00:0"),
+        "{out}"
+    );
+    assert_eq!(code(&o), 3);
+}
+
+#[test]
+fn status_of_running_names_is_0_and_bad_names_4() {
+    let h = Harness::new("status-names", PROCS);
+    h.backend.set_state("web", ProcessState::Running, 123);
+    assert_eq!(code(&h.ctl(&["status", "web"])), 0);
+    let o = h.ctl(&["status", "web", "nosuch"]);
+    let out = stdout(&o);
+    assert!(
+        out.starts_with("nosuch: ERROR (no such process)\nweb "),
+        "{out}"
+    );
+    assert_eq!(code(&o), 4);
+    let o = h.ctl(&["status", "grp:a", "nosuch"]);
+    assert_eq!(code(&o), 3);
+    let o = h.ctl(&["status", "nogroup:*"]);
+    assert_eq!(stdout(&o), "nogroup: ERROR (no such group)\n");
+    assert_eq!(code(&o), 4);
+    let o = h.ctl(&["status", "grp:*"]);
+    assert_eq!(stdout(&o).lines().count(), 2);
+}
+
+#[test]
+fn status_json_extension() {
+    let h = Harness::new("status-json", PROCS);
+    h.backend.set_state("web", ProcessState::Running, 123);
+    let o = h.ctl(&["status", "--json", "web"]);
+    let out = stdout(&o);
+    assert!(
+        out.starts_with("[{\"name\": \"web\", \"group\": \"web\", "),
+        "{out}"
+    );
+    assert!(out.contains("\"statename\": \"RUNNING\""), "{out}");
+    assert_eq!(code(&o), 0);
+    assert_eq!(code(&h.ctl(&["status", "--json"])), 3);
+}
+
+#[test]
+fn start_messages_and_exit_codes() {
+    let h = Harness::new("start", PROCS);
+    let o = h.ctl(&["start", "web"]);
+    assert_eq!(stdout(&o), "web: started\n");
+    assert_eq!(code(&o), 0);
+    let o = h.ctl(&["start", "web"]);
+    assert_eq!(stdout(&o), "web: ERROR (already started)\n");
+    assert_eq!(code(&o), 0);
+    let o = h.ctl(&["start", "nosuch"]);
+    assert_eq!(stdout(&o), "nosuch: ERROR (no such process)\n");
+    assert_eq!(code(&o), 1);
+    let o = h.ctl(&["start", "nofile"]);
+    assert_eq!(stdout(&o), "nofile: ERROR (no such file)\n");
+    assert_eq!(code(&o), 1);
+    let o = h.ctl(&["start", "spawnfail"]);
+    assert_eq!(stdout(&o), "spawnfail: ERROR (spawn error)\n");
+    assert_eq!(code(&o), 7);
+    let o = h.ctl(&["start", "nogroup:*"]);
+    assert_eq!(stdout(&o), "nogroup: ERROR (no such group)\n");
+    assert_eq!(code(&o), 2);
+    let o = h.ctl(&["start", "grp:*"]);
+    assert_eq!(stdout(&o), "grp:a: started\ngrp:b: started\n");
+    let o = h.ctl(&["start"]);
+    assert!(stdout(&o)
+        .starts_with("Error: start requires a process name\nstart <name>\t\tStart a process\n"));
+    assert_eq!(code(&o), 2);
+}
+
+#[test]
+fn start_all_skips_running_and_reports_failures() {
+    let h = Harness::new("start-all", PROCS);
+    h.backend.set_state("web", ProcessState::Running, 5);
+    let o = h.ctl(&["start", "all"]);
+    let out = stdout(&o);
+    assert!(!out.contains("web"), "{out}");
+    assert!(out.contains("grp:a: started\n"), "{out}");
+    assert!(out.contains("nofile: ERROR (no such file)\n"), "{out}");
+    assert!(out.contains("spawnfail: ERROR (spawn error)\n"), "{out}");
+    // The last failure wins: spawnfail (7) comes after nofile (1) in priority order.
+    assert_eq!(code(&o), 7);
+}
+
+#[test]
+fn stop_messages_and_exit_codes() {
+    let h = Harness::new("stop", PROCS);
+    h.backend.set_state("web", ProcessState::Running, 5);
+    let o = h.ctl(&["stop", "web"]);
+    assert_eq!(stdout(&o), "web: stopped\n");
+    assert_eq!(code(&o), 0);
+    let o = h.ctl(&["stop", "web"]);
+    assert_eq!(stdout(&o), "web: ERROR (not running)\n");
+    assert_eq!(code(&o), 0);
+    let o = h.ctl(&["stop", "nosuch"]);
+    assert_eq!(stdout(&o), "nosuch: ERROR (no such process)\n");
+    assert_eq!(code(&o), 1);
+    let o = h.ctl(&["stop", "nogroup:*"]);
+    assert_eq!(stdout(&o), "nogroup: ERROR (no such group)\n");
+    assert_eq!(code(&o), 1);
+    let o = h.ctl(&["stop"]);
+    assert!(stdout(&o).starts_with("Error: stop requires a process name\n"));
+    assert_eq!(code(&o), 1);
+    h.backend.set_state("grp:a", ProcessState::Running, 6);
+    let o = h.ctl(&["stop", "all"]);
+    assert_eq!(stdout(&o), "grp:a: stopped\n");
+}
+
+#[test]
+fn restart_is_stop_then_start() {
+    let h = Harness::new("restart", PROCS);
+    let o = h.ctl(&["restart", "web"]);
+    assert_eq!(stdout(&o), "web: ERROR (not running)\nweb: started\n");
+    assert_eq!(code(&o), 0);
+    let o = h.ctl(&["restart"]);
+    assert!(stdout(&o).contains(
+        "Note: restart does not reread config files. For that, see reread and update.\n"
+    ));
+    assert_eq!(code(&o), 1);
+}
+
+#[test]
+fn signal_messages() {
+    let h = Harness::new("signal", PROCS);
+    h.backend.set_state("web", ProcessState::Running, 5);
+    let o = h.ctl(&["signal", "HUP", "web"]);
+    assert_eq!(stdout(&o), "web: signalled\n");
+    assert_eq!(code(&o), 0);
+    let o = h.ctl(&["signal", "BOGUS", "web"]);
+    assert_eq!(stdout(&o), "web: ERROR (bad signal name)\n");
+    assert_eq!(code(&o), 1);
+    let o = h.ctl(&["signal", "HUP", "grp:a"]);
+    assert_eq!(stdout(&o), "grp:a: ERROR (not running)\n");
+    assert_eq!(code(&o), 7);
+    let o = h.ctl(&["signal", "HUP", "all"]);
+    assert_eq!(stdout(&o), "web: signalled\n");
+    let o = h.ctl(&["signal", "HUP"]);
+    assert!(stdout(&o).starts_with("Error: signal requires a signal name and a process name\n"));
+    assert_eq!(code(&o), 1);
+    assert!(h
+        .backend
+        .calls
+        .lock()
+        .unwrap()
+        .contains(&"signal web 1".to_string()));
+}
+
+#[test]
+fn pid_forms() {
+    let h = Harness::new("pid", PROCS);
+    h.backend.set_state("web", ProcessState::Running, 77);
+    let o = h.ctl(&["pid"]);
+    assert_eq!(stdout(&o), format!("{}\n", std::process::id()));
+    let o = h.ctl(&["pid", "web"]);
+    assert_eq!((stdout(&o), code(&o)), ("77\n".to_string(), 0));
+    let o = h.ctl(&["pid", "grp:a"]);
+    assert_eq!((stdout(&o), code(&o)), ("0\n".to_string(), 7));
+    let o = h.ctl(&["pid", "nosuch"]);
+    assert_eq!(
+        (stdout(&o), code(&o)),
+        ("No such process nosuch\n".to_string(), 1)
+    );
+    let o = h.ctl(&["pid", "all"]);
+    assert_eq!(stdout(&o), "0\n0\n0\n0\n77\n");
+}
+
+#[test]
+fn tail_and_maintail() {
+    let h = Harness::new("tail", PROCS);
+    std::fs::write(h.dir.0.join("web.out"), "hello\nworld\n").unwrap();
+    let o = h.ctl(&["tail", "web"]);
+    assert_eq!(stdout(&o), "hello\nworld\n\n");
+    let o = h.ctl(&["tail", "-3", "web"]);
+    assert_eq!(stdout(&o), "ld\n\n");
+    let o = h.ctl(&["tail", "web", "stderr"]);
+    assert_eq!(stdout(&o), "web: ERROR (no log file)\n");
+    assert_eq!(code(&o), 1);
+    let o = h.ctl(&["tail", "nosuch"]);
+    assert_eq!(stdout(&o), "nosuch: ERROR (no such process name)\n");
+    let o = h.ctl(&["tail", "web", "bogus"]);
+    assert_eq!(stdout(&o), "Error: bad channel 'bogus'\n");
+    let o = h.ctl(&["tail", "-x", "web"]);
+    assert_eq!(stdout(&o), "Error: bad argument -x\n");
+    let o = h.ctl(&["tail"]);
+    assert!(stdout(&o).starts_with("Error: too few arguments\ntail [-f] <name>"));
+    let o = h.ctl(&["maintail"]);
+    assert_eq!(stdout(&o), "supervisord: ERROR (no log file)\n");
+    std::fs::write(h.dir.0.join("supervisord.log"), "main log\n").unwrap();
+    let o = h.ctl(&["maintail", "-5"]);
+    assert_eq!(stdout(&o), " log\n\n");
+    let o = h.ctl(&["maintail", "x"]);
+    assert_eq!(stdout(&o), "Error: bad argument x\n");
+}
+
+#[test]
+fn clear_forms() {
+    let h = Harness::new("clear", PROCS);
+    let o = h.ctl(&["clear", "web", "nosuch"]);
+    assert_eq!(
+        stdout(&o),
+        "web: cleared\nnosuch: ERROR (no such process)\n"
+    );
+    assert_eq!(code(&o), 1);
+    let o = h.ctl(&["clear", "all"]);
+    assert_eq!(stdout(&o).lines().count(), 5);
+    let o = h.ctl(&["clear"]);
+    assert!(stdout(&o).starts_with("Error: clear requires a process name\n"));
+}
+
+#[test]
+fn version_help_unknown() {
+    let h = Harness::new("misc", PROCS);
+    let o = h.ctl(&["version"]);
+    assert_eq!((stdout(&o), code(&o)), ("4.3.0\n".to_string(), 0));
+    let o = h.ctl(&["version", "x"]);
+    assert!(stdout(&o).starts_with("Error: version accepts no arguments\n"));
+    let o = h.ctl(&["help"]);
+    assert_eq!(
+        stdout(&o),
+        "\ndefault commands (type help <topic>):\n=====================================\nadd    exit      open  reload  restart   start   tail   \navail  fg        pid   remove  shutdown  status  update \nclear  maintail  quit  reread  signal    stop    version\n\n"
+    );
+    let o = h.ctl(&["help", "nosuchcmd"]);
+    assert_eq!(
+        (stdout(&o), code(&o)),
+        ("*** No help on nosuchcmd\n".to_string(), 0)
+    );
+    let o = h.ctl(&["nosuchcmd"]);
+    assert_eq!(
+        (stdout(&o), code(&o)),
+        ("*** Unknown syntax: nosuchcmd\n".to_string(), 1)
+    );
+}
+
+#[test]
+fn config_commands() {
+    let h = Harness::new("config", PROCS);
+    let o = h.ctl(&["avail"]);
+    let out = stdout(&o);
+    assert!(
+        out.contains("grp:a                            in use    auto      20:20\n"),
+        "{out}"
+    );
+    let o = h.ctl(&["reread"]);
+    assert_eq!(stdout(&o), "No config updates to processes\n");
+    *h.backend.pending.lock().unwrap() = Some(supervisor_rs::ctl::backend::ConfigDiff {
+        added: vec!["new1".into()],
+        changed: vec!["grp".into()],
+        removed: vec![],
+    });
+    let o = h.ctl(&["reread"]);
+    assert_eq!(stdout(&o), "grp: changed\nnew1: available\n");
+    let o = h.ctl(&["add", "web"]);
+    assert_eq!(
+        (stdout(&o), code(&o)),
+        ("ERROR: process group already active\n".to_string(), 0)
+    );
+    let o = h.ctl(&["add", "zzz"]);
+    assert_eq!(
+        (stdout(&o), code(&o)),
+        ("ERROR: no such process/group: zzz\n".to_string(), 1)
+    );
+    h.backend.set_state("web", ProcessState::Running, 5);
+    let o = h.ctl(&["remove", "web"]);
+    assert_eq!(
+        (stdout(&o), code(&o)),
+        ("ERROR: process/group still running: web\n".to_string(), 1)
+    );
+    let o = h.ctl(&["remove", "grp"]);
+    assert_eq!(
+        (stdout(&o), code(&o)),
+        ("grp: removed process group\n".to_string(), 0)
+    );
+}
+
+#[test]
+fn shutdown_and_reload() {
+    let h = Harness::new("shutdown", PROCS);
+    let o = h.ctl(&["reload"]);
+    assert_eq!(
+        (stdout(&o), code(&o)),
+        ("Restarted supervisord\n".to_string(), 0)
+    );
+    let o = h.ctl(&["shutdown"]);
+    assert_eq!((stdout(&o), code(&o)), ("Shut down\n".to_string(), 0));
+    let o = h.ctl(&["shutdown"]);
+    assert_eq!(
+        (stdout(&o), code(&o)),
+        ("ERROR: already shutting down\n".to_string(), 0)
+    );
+    let o = h.ctl(&["shutdown", "x"]);
+    assert!(stdout(&o).starts_with("Error: shutdown accepts no arguments\n"));
+    assert_eq!(code(&o), 1);
+}
+
+#[test]
+fn connection_failures() {
+    let dir = TempDir::new("dead");
+    let missing = format!("unix://{}/nope.sock", dir.0.display());
+    let o = ctl_with_stdin(&missing, &["status"], None);
+    assert_eq!(
+        (stdout(&o), code(&o)),
+        (format!("{missing} no such file\n"), 4)
+    );
+    let o = ctl_with_stdin(&missing, &["start", "x"], None);
+    assert_eq!(
+        (stdout(&o), code(&o)),
+        (format!("{missing} no such file\n"), 7)
+    );
+    let o = ctl_with_stdin(&missing, &["shutdown"], None);
+    assert_eq!(
+        (stdout(&o), code(&o)),
+        (
+            format!("ERROR: {missing} no such file (already shut down?)\n"),
+            1
+        )
+    );
+    let o = ctl_with_stdin(&missing, &["avail"], None);
+    assert!(stdout(&o).starts_with(
+        "error: <class 'FileNotFoundError'>, [Errno 2] No such file or directory: file: "
+    ));
+    assert_eq!(code(&o), 1);
+    // A socket file nobody listens on: refused.
+    let stale = dir.0.join("stale.sock");
+    drop(std::os::unix::net::UnixListener::bind(&stale).unwrap());
+    let url = format!("unix://{}", stale.display());
+    let o = ctl_with_stdin(&url, &["status"], None);
+    assert_eq!(
+        (stdout(&o), code(&o)),
+        (format!("{url} refused connection\n"), 4)
+    );
+    let o = ctl_with_stdin("http://127.0.0.1:9", &["stop", "x"], None);
+    assert_eq!(
+        (stdout(&o), code(&o)),
+        ("http://127.0.0.1:9 refused connection\n".to_string(), 4)
+    );
+}
+
+#[test]
+fn interactive_mode_runs_status_then_prompts() {
+    let h = Harness::new("interactive", PROCS);
+    let o = ctl_with_stdin(&h.url(), &[], Some("version\n\nnosuch\n"));
+    let out = stdout(&o);
+    assert!(out.starts_with("grp:a "), "{out}");
+    assert!(
+        out.ends_with(
+            "supervisor> 4.3.0\nsupervisor> supervisor> *** Unknown syntax: nosuch\nsupervisor> \n"
+        ),
+        "{out:?}"
+    );
+    assert_eq!(code(&o), 0);
+    // Confirmation: anything but y/Y declines.
+    let o = ctl_with_stdin(&h.url(), &[], Some("shutdown\nn\n"));
+    assert!(stdout(&o).contains("Really shut the remote supervisord process down y/N? "));
+    assert!(!h
+        .backend
+        .calls
+        .lock()
+        .unwrap()
+        .contains(&"shutdown".to_string()));
+    let o = ctl_with_stdin(&h.url(), &["-i", "shutdown"], Some("y\n"));
+    assert!(stdout(&o).ends_with("Shut down\n"), "{}", stdout(&o));
+}
+
+#[test]
+fn usage_errors() {
+    let o = ctl_with_stdin("unix:///x", &["--bogus"], None);
+    assert_eq!(code(&o), 2);
+    assert!(String::from_utf8_lossy(&o.stderr)
+        .starts_with("Error: option --bogus not recognized\nFor help, use "));
+    let o = ctl_with_stdin("unix:///x", &["-h"], None);
+    assert_eq!(code(&o), 0);
+    assert!(stdout(&o).starts_with(
+        "supervisorctl -- control applications run by supervisord from the cmd line.\n"
+    ));
+}
