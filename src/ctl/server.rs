@@ -21,7 +21,7 @@ use crate::config::{Auth, Config};
 
 pub const ADDRESS_IN_USE: &str = "Another program is already listening on a port that one of our HTTP servers is configured to use.  Shut this program down first before starting supervisord.";
 
-/// Produces the body of `GET /metrics` (text exposition format); `None` → 404.
+/// Produces the body of `GET /metrics`; `None` serves [`super::metrics::render_backend`].
 pub type MetricsHook = Arc<dyn Fn() -> String + Send + Sync>;
 
 /// Tunables of the servers (defaults suit production; tests shorten the timeouts).
@@ -534,20 +534,21 @@ fn handle(
         }
         return handle_logtail(request, out, shared, None);
     }
-    if path == "/metrics" {
-        if let Some(hook) = &shared.options.metrics {
-            let body = hook();
-            let headers = [("Content-Type", "text/plain; version=0.0.4")];
-            http::write_response(
-                out,
-                request.version,
-                200,
-                &headers,
-                body.as_bytes(),
-                request.keep_alive(),
-            )?;
-            return Ok(request.keep_alive());
-        }
+    if path == "/metrics" && method == "GET" {
+        let body = match &shared.options.metrics {
+            Some(hook) => hook(),
+            None => super::metrics::render_backend(shared.rpc.backend().as_ref()),
+        };
+        let headers = [("Content-Type", "text/plain; version=0.0.4")];
+        http::write_response(
+            out,
+            request.version,
+            200,
+            &headers,
+            body.as_bytes(),
+            request.keep_alive(),
+        )?;
+        return Ok(request.keep_alive());
     }
     http::write_error(out, request.version, 404)?;
     Ok(false)

@@ -1,7 +1,6 @@
 //! supervisorctl's command line (getopt rules: options stop at the first word) and its
 //! `[supervisorctl]` config section.
 
-use std::collections::HashMap;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
@@ -55,22 +54,6 @@ fn usage(argv0: &str, msg: &str) -> Exit {
     eprintln!("Error: {msg}");
     eprintln!("For help, use {argv0} -h");
     Exit(2)
-}
-
-/// The default config search list (same as supervisord's), relative to the executable.
-pub fn search_paths(argv0: &str) -> Vec<PathBuf> {
-    let here = Path::new(argv0)
-        .parent()
-        .and_then(Path::parent)
-        .unwrap_or(Path::new(""));
-    vec![
-        here.join("etc").join("supervisord.conf"),
-        here.join("supervisord.conf"),
-        PathBuf::from("supervisord.conf"),
-        PathBuf::from("etc/supervisord.conf"),
-        PathBuf::from("/etc/supervisord.conf"),
-        PathBuf::from("/etc/supervisor/supervisord.conf"),
-    ]
 }
 
 pub fn parse(argv0: &str, args: Vec<OsString>) -> Result<Options, Exit> {
@@ -180,7 +163,7 @@ pub fn parse(argv0: &str, args: Vec<OsString>) -> Result<Options, Exit> {
 
     let config_path = match value('c') {
         Some(p) => Some(PathBuf::from(p)),
-        None => search_paths(argv0).into_iter().find(|p| p.exists()),
+        None => crate::config::search_default(Path::new(argv0)),
     };
     if let Some(path) = config_path {
         read_config(&path, &mut opts).map_err(|msg| usage(argv0, &msg))?;
@@ -224,148 +207,23 @@ fn is_url(value: &str) -> bool {
     }
 }
 
+/// Applies `[supervisorctl]` of the config file (read by the config module).
 fn read_config(path: &Path, opts: &mut Options) -> Result<(), String> {
-    if !path.exists() {
-        return Err(format!("could not find config file {}", path.display()));
-    }
-    let text = std::fs::read(path)
-        .map_err(|_| format!("could not read config file {}", path.display()))?;
-    let text = String::from_utf8_lossy(&text);
-    let sections = parse_ini(&text);
-    let Some(section) = sections.get("supervisorctl") else {
-        return Err(".ini file does not include supervisorctl section".into());
-    };
-    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-    let here = abs
-        .parent()
-        .map(|p| p.display().to_string())
-        .unwrap_or_default();
-    let mut vars: HashMap<String, String> = std::env::vars()
-        .map(|(k, v)| (format!("ENV_{k}"), v))
-        .collect();
-    let plain =
-        |key: &str, vars: &HashMap<String, String>| section.get(key).map(|v| expand(v, vars));
-    if let Some(p) = plain("prompt", &vars) {
-        opts.prompt = p;
-    }
-    opts.username = plain("username", &vars).or(opts.username.take());
-    opts.password = plain("password", &vars).or(opts.password.take());
-    vars.insert("here".into(), here);
-    if let Some(url) = plain("serverurl", &vars) {
-        opts.serverurl = match url.strip_prefix("unix://") {
-            Some(p) => format!("unix://{}", normalize_path(p)),
-            None => url,
-        };
-    }
-    if let Some(h) = plain("history_file", &vars).filter(|h| !h.is_empty()) {
-        opts.history_file = Some(PathBuf::from(normalize_path(&h)));
-    }
-    Ok(())
-}
-
-/// `os.path.normpath(os.path.abspath(os.path.expanduser(p)))`.
-fn normalize_path(p: &str) -> String {
-    let expanded = match p.strip_prefix('~') {
-        Some(rest) if rest.is_empty() || rest.starts_with('/') => {
-            format!("{}{rest}", std::env::var("HOME").unwrap_or_default())
-        }
-        _ => p.to_string(),
-    };
-    let abs = std::path::absolute(&expanded).unwrap_or_else(|_| PathBuf::from(&expanded));
-    let mut parts: Vec<String> = Vec::new();
-    for comp in abs.components() {
-        match comp {
-            std::path::Component::ParentDir => {
-                parts.pop();
-            }
-            std::path::Component::Normal(s) => parts.push(s.to_string_lossy().into_owned()),
-            _ => {}
-        }
-    }
-    format!("/{}", parts.join("/"))
-}
-
-/// `%(name)s` expansion with Python %-format semantics for the cases configs use.
-fn expand(value: &str, vars: &HashMap<String, String>) -> String {
-    let mut out = String::with_capacity(value.len());
-    let mut rest = value;
-    while let Some(i) = rest.find('%') {
-        out.push_str(&rest[..i]);
-        let tail = &rest[i..];
-        if let Some(after) = tail.strip_prefix("%%") {
-            out.push('%');
-            rest = after;
-        } else if let Some(inner) = tail.strip_prefix("%(") {
-            match inner.find(")s") {
-                Some(end) if vars.contains_key(&inner[..end]) => {
-                    out.push_str(&vars[&inner[..end]]);
-                    rest = &inner[end + 2..];
-                }
-                _ => {
-                    out.push('%');
-                    rest = &tail[1..];
-                }
-            }
+    let env: Vec<(String, String)> = std::env::vars().collect();
+    let ctl = crate::config::load_ctl(path, &env).map_err(|e| {
+        // File-level problems read like Supervisor's (no location prefix).
+        if e.line.is_none() {
+            e.message
         } else {
-            out.push('%');
-            rest = &tail[1..];
+            e.to_string()
         }
-    }
-    out.push_str(rest);
-    out
-}
-
-/// A small INI reader (Python RawConfigParser rules that matter here): sections merge, keys are
-/// lower-cased, `;`/`#` comments (inline ones need whitespace before), indented continuations.
-fn parse_ini(text: &str) -> HashMap<String, HashMap<String, String>> {
-    let mut sections: HashMap<String, HashMap<String, String>> = HashMap::new();
-    let mut current: Option<String> = None;
-    let mut last_key: Option<String> = None;
-    for raw in text.lines() {
-        let stripped = raw.trim();
-        if stripped.is_empty() || stripped.starts_with(';') || stripped.starts_with('#') {
-            continue;
-        }
-        let line = strip_inline_comment(raw);
-        if raw.starts_with([' ', '\t']) {
-            if let (Some(sec), Some(key)) = (&current, &last_key) {
-                if let Some(v) = sections.get_mut(sec).and_then(|s| s.get_mut(key)) {
-                    v.push('\n');
-                    v.push_str(line.trim());
-                }
-            }
-            continue;
-        }
-        let line = line.trim();
-        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
-            current = Some(name.to_string());
-            sections.entry(name.to_string()).or_default();
-            last_key = None;
-            continue;
-        }
-        let Some(sec) = &current else { continue };
-        let split = line.find(['=', ':']);
-        if let Some(i) = split {
-            let key = line[..i].trim().to_lowercase();
-            let value = line[i + 1..].trim().to_string();
-            sections
-                .entry(sec.clone())
-                .or_default()
-                .insert(key.clone(), value);
-            last_key = Some(key);
-        }
-    }
-    sections
-}
-
-fn strip_inline_comment(line: &str) -> &str {
-    let bytes = line.as_bytes();
-    for i in 1..bytes.len() {
-        if (bytes[i] == b';' || bytes[i] == b'#') && bytes[i - 1].is_ascii_whitespace() {
-            return &line[..i];
-        }
-    }
-    line
+    })?;
+    opts.serverurl = ctl.serverurl;
+    opts.username = ctl.username;
+    opts.password = ctl.password;
+    opts.prompt = ctl.prompt;
+    opts.history_file = ctl.history_file;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -373,25 +231,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ini_and_expansion() {
-        let ini = parse_ini("[supervisorctl]\nserverurl = unix://%(here)s/s.sock ; comment\nprompt=x#y\n[other]\na: b\n  c\n");
-        assert_eq!(ini["supervisorctl"]["serverurl"], "unix://%(here)s/s.sock");
-        assert_eq!(ini["supervisorctl"]["prompt"], "x#y");
-        assert_eq!(ini["other"]["a"], "b\nc");
-        let mut vars = HashMap::new();
-        vars.insert("here".to_string(), "/etc".to_string());
-        assert_eq!(
-            expand("unix://%(here)s/s.sock", &vars),
-            "unix:///etc/s.sock"
-        );
-        assert_eq!(expand("100%% %(nope)s", &vars), "100% %(nope)s");
-    }
-
-    #[test]
     fn urls_and_paths() {
         assert!(is_url("unix:///tmp/x.sock"));
         assert!(is_url("http://localhost:9001"));
         assert!(!is_url("x"));
-        assert_eq!(normalize_path("/a/b/../c/./d"), "/a/c/d");
     }
 }
