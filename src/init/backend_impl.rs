@@ -126,6 +126,9 @@ impl Backend for EngineBackend {
     }
 
     fn start(&self, namespecs: &[String], wait: bool) -> Vec<ProcessResult> {
+        if let Some(r) = super::dep_order::start(&self.engine, namespecs, wait) {
+            return r;
+        }
         self.each(namespecs, |reply| Command::Start {
             reply: Some(reply),
             wait,
@@ -133,6 +136,9 @@ impl Backend for EngineBackend {
     }
 
     fn stop(&self, namespecs: &[String], wait: bool) -> Vec<ProcessResult> {
+        if let Some(r) = super::dep_order::stop(&self.engine, namespecs, wait) {
+            return r;
+        }
         self.each(namespecs, |reply| Command::Stop {
             reply: Some(reply),
             wait,

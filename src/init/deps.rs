@@ -6,12 +6,13 @@ use std::sync::Arc;
 
 use crate::programs::{ProcessHandle, ProcessState};
 
-/// Whether every process of every program `p` depends on is RUNNING.
+/// Whether every process of every program `p` depends on is RUNNING (and healthy, for
+/// programs with a health check).
 pub fn ready(p: &ProcessHandle, all: &[Arc<ProcessHandle>]) -> bool {
     p.config.depends_on.iter().all(|dep| {
         all.iter()
             .filter(|q| q.config.program_name == *dep)
-            .all(|q| q.state() == ProcessState::Running)
+            .all(|q| q.state() == ProcessState::Running && q.healthy())
     })
 }
 

@@ -41,6 +41,8 @@ pub struct Engine {
     events: Option<EventBus>,
     /// Autostart processes waiting for their `depends_on` programs to be RUNNING.
     held: Mutex<Vec<Arc<ProcessHandle>>>,
+    /// Start requests (RPC) waiting for their `depends_on` programs.
+    pub(crate) waiting: super::dep_order::Waiting,
     pub requests: Sender<Request>,
 }
 
@@ -113,6 +115,7 @@ impl Engine {
             reaper,
             events,
             held: Mutex::new(Vec::new()),
+            waiting: Default::default(),
             requests,
         }
     }
@@ -322,6 +325,7 @@ impl Engine {
     /// Ends every worker and forgets every group (all processes stopped).
     pub fn clear(&self) {
         lock(&self.held).clear();
+        self.waiting.clear();
         let groups = std::mem::take(&mut *write(&self.groups));
         for g in groups {
             g.procs.iter().for_each(|p| p.quit());

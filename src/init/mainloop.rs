@@ -46,6 +46,7 @@ fn serve(rt: &Runtime) -> Outcome {
                 if matches!(c, Ok(ref c) if c.to == crate::programs::ProcessState::Running) {
                     rt.engine.release_held();
                 }
+                rt.engine.waiting.release(&rt.engine);
             }
             recv(rt.failures) -> f => {
                 if let Ok(f) = f {

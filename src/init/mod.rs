@@ -3,6 +3,7 @@
 
 pub mod backend_impl;
 pub mod cli;
+mod dep_order;
 mod deps;
 pub mod engine;
 mod mainloop;

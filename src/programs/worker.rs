@@ -195,6 +195,14 @@ impl ProcessHandle {
         lock(&self.info).state
     }
 
+    /// Whether the health check passes (always true without one).
+    pub fn healthy(&self) -> bool {
+        lock(&self.info)
+            .health
+            .as_deref()
+            .is_none_or(|h| h == "healthy")
+    }
+
     pub fn namespec(&self) -> String {
         self.config.namespec()
     }

@@ -1,0 +1,231 @@
+//! `depends_on` for control requests (extension): `start x` first starts the programs x
+//! depends on that are not running and starts x once they are RUNNING (and healthy, when they
+//! have a health check); `stop` of several processes stops dependents before their
+//! dependencies. Requests that involve no `depends_on` take the plain path unchanged.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crossbeam_channel::{bounded, Receiver};
+
+use crate::ctl::backend::{faults, Fault, ProcessResult};
+use crate::programs::{Command, ProcessHandle, ProcessState, Reply, SupervisorState};
+
+use super::deps;
+use super::engine::Engine;
+
+/// A start request held until the process's dependencies are ready.
+struct Entry {
+    handle: Arc<ProcessHandle>,
+    /// The requester's answer channel (`None` for a dependency started on the way).
+    reply: Option<Reply>,
+    wait: bool,
+}
+
+/// Start requests waiting for dependencies; init releases them on every state change.
+#[derive(Default)]
+pub struct Waiting {
+    entries: Mutex<Vec<Entry>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The FATAL process among `p`'s dependencies, if any (it will not become RUNNING by itself).
+fn failed_dependency(p: &ProcessHandle, all: &[Arc<ProcessHandle>]) -> Option<String> {
+    all.iter()
+        .filter(|q| p.config.depends_on.contains(&q.config.program_name))
+        .find(|q| q.state() == ProcessState::Fatal)
+        .map(|q| q.namespec())
+}
+
+impl Waiting {
+    /// Starts the held requests whose dependencies are ready; fails those whose dependency
+    /// went FATAL (a plain start would not wait for it either).
+    pub fn release(&self, engine: &Engine) {
+        let mut entries = lock(&self.entries);
+        if entries.is_empty() {
+            return;
+        }
+        let all = engine.all();
+        entries.retain_mut(|e| {
+            if deps::ready(&e.handle, &all) {
+                e.handle.send(Command::Start {
+                    reply: e.reply.take(),
+                    wait: e.wait,
+                });
+                return false;
+            }
+            let Some(dep) = failed_dependency(&e.handle, &all) else {
+                return true;
+            };
+            let name = e.handle.namespec();
+            log::warn!("not starting {name}: its dependency {dep} is FATAL");
+            if let Some(r) = e.reply.take() {
+                let _ = r.send(Err(Fault::new(faults::ABNORMAL_TERMINATION, Some(&name))));
+            }
+            false
+        });
+    }
+
+    /// Forgets every held request (shutdown, reload); their requesters get a fault.
+    pub fn clear(&self) {
+        lock(&self.entries).clear();
+    }
+
+    fn hold(&self, handle: Arc<ProcessHandle>, reply: Option<Reply>, wait: bool) {
+        let mut entries = lock(&self.entries);
+        // A process already held for an earlier request keeps that request's place.
+        if reply.is_none() && entries.iter().any(|e| Arc::ptr_eq(&e.handle, &handle)) {
+            return;
+        }
+        entries.push(Entry {
+            handle,
+            reply,
+            wait,
+        });
+    }
+}
+
+/// Every process the requested ones depend on, directly or not.
+fn dependency_closure(
+    requested: &[Arc<ProcessHandle>],
+    all: &[Arc<ProcessHandle>],
+) -> Vec<Arc<ProcessHandle>> {
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut todo: Vec<String> = requested
+        .iter()
+        .flat_map(|h| h.config.depends_on.iter().cloned())
+        .collect();
+    let mut out = Vec::new();
+    while let Some(program) = todo.pop() {
+        if !seen.insert(program.clone()) {
+            continue;
+        }
+        for q in all.iter().filter(|q| q.config.program_name == program) {
+            todo.extend(q.config.depends_on.iter().cloned());
+            out.push(q.clone());
+        }
+    }
+    out
+}
+
+type Pending = Result<Receiver<Result<(), Fault>>, Fault>;
+
+fn collect(pending: Vec<(String, Pending)>) -> Vec<ProcessResult> {
+    pending
+        .into_iter()
+        .map(|(n, rx)| {
+            let r = rx.and_then(|rx| {
+                rx.recv()
+                    .unwrap_or_else(|_| Err(Fault::new(faults::ABNORMAL_TERMINATION, Some(&n))))
+            });
+            (n, r)
+        })
+        .collect()
+}
+
+fn lookup(engine: &Engine, namespec: &str) -> Result<Arc<ProcessHandle>, Fault> {
+    if engine.state() != SupervisorState::Running {
+        return Err(Fault::new(faults::SHUTDOWN_STATE, None));
+    }
+    engine
+        .find(namespec)
+        .ok_or_else(|| Fault::new(faults::BAD_NAME, Some(namespec)))
+}
+
+/// `startProcess` for several processes when `depends_on` is involved (`None`: it is not).
+pub fn start(engine: &Engine, namespecs: &[String], wait: bool) -> Option<Vec<ProcessResult>> {
+    let found: Vec<(String, Result<Arc<ProcessHandle>, Fault>)> = namespecs
+        .iter()
+        .map(|n| (n.clone(), lookup(engine, n)))
+        .collect();
+    let requested: Vec<Arc<ProcessHandle>> = found
+        .iter()
+        .filter_map(|(_, h)| h.as_ref().ok().cloned())
+        .collect();
+    if requested.iter().all(|h| h.config.depends_on.is_empty()) {
+        return None;
+    }
+    let all = engine.all();
+    for dep in dependency_closure(&requested, &all) {
+        let wanted = requested.iter().any(|h| Arc::ptr_eq(h, &dep));
+        if !wanted && dep.state().is_stopped() {
+            log::info!(
+                "starting {} first: a requested program depends on it",
+                dep.namespec()
+            );
+            engine.waiting.hold(dep, None, false);
+        }
+    }
+    let pending: Vec<(String, Pending)> = found
+        .into_iter()
+        .map(|(n, h)| {
+            let rx = h.map(|h| {
+                let (tx, rx) = bounded(1);
+                engine.waiting.hold(h, Some(tx), wait);
+                rx
+            });
+            (n, rx)
+        })
+        .collect();
+    engine.waiting.release(engine);
+    Some(collect(pending))
+}
+
+/// `stopProcess` for several processes when some depend on others among them (`None`: none
+/// do): dependents stop first, each wave waiting for the previous one to be stopped.
+pub fn stop(engine: &Engine, namespecs: &[String], wait: bool) -> Option<Vec<ProcessResult>> {
+    let found: Vec<(String, Result<Arc<ProcessHandle>, Fault>)> = namespecs
+        .iter()
+        .map(|n| (n.clone(), lookup(engine, n)))
+        .collect();
+    let handles: Vec<Arc<ProcessHandle>> = found
+        .iter()
+        .filter_map(|(_, h)| h.as_ref().ok().cloned())
+        .collect();
+    let ranks = deps::stop_ranks(&handles, &vec![0; handles.len()]);
+    let mut levels: Vec<i64> = ranks.clone();
+    levels.sort_unstable();
+    levels.dedup();
+    if levels.len() < 2 {
+        return None;
+    }
+    let rank_of = |h: &Arc<ProcessHandle>| {
+        handles
+            .iter()
+            .position(|x| Arc::ptr_eq(x, h))
+            .map(|i| ranks[i])
+            .unwrap_or(0)
+    };
+    let mut results: Vec<Result<(), Fault>> = found
+        .iter()
+        .map(|(_, h)| h.as_ref().map(|_| ()).map_err(Clone::clone))
+        .collect();
+    let lowest = levels[0];
+    for level in levels.iter().rev() {
+        // Every wave but the last must be stopped before the next one gets its signal.
+        let wave_wait = wait || *level != lowest;
+        let mut wave = Vec::new();
+        for (i, (_, h)) in found.iter().enumerate() {
+            let Ok(h) = h else { continue };
+            if rank_of(h) != *level {
+                continue;
+            }
+            let (tx, rx) = bounded(1);
+            h.send(Command::Stop {
+                reply: Some(tx),
+                wait: wave_wait,
+            });
+            wave.push((i, rx));
+        }
+        for (i, rx) in wave {
+            let name = &found[i].0;
+            results[i] = rx
+                .recv()
+                .unwrap_or_else(|_| Err(Fault::new(faults::ABNORMAL_TERMINATION, Some(name))));
+        }
+    }
+    Some(found.into_iter().map(|(n, _)| n).zip(results).collect())
+}
