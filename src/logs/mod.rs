@@ -9,6 +9,21 @@
 //!   [`Sink::bytes_written`] / [`Sink::bytes_dropped`], [`Sink::set_observer`] (capture/events).
 //! - [`cleanup_auto_logs`]: start-up removal of old AUTO logs.
 //! - [`init_main_log`] and friends: the `log` crate logger in Supervisor's format.
+//!
+//! Design: one pump thread with one epoll set drains every pipe (a thread per pipe moves bytes
+//! no faster and costs ~75 KiB resident each). Plain files take the bytes by splice(2);
+//! prefixes, `strip_ansi`, observers, syslog and the debug copy into the main log go through
+//! one shared buffer. Nothing the pump does can block: files are written directly (a full disk
+//! drops and counts), non-seekable targets are non-blocking with a bounded backlog.
+//!
+//! Where this deliberately differs from Supervisor 4.3:
+//! - A non-seekable log file (`/dev/stdout`, a FIFO) with `maxbytes` set gets one warning and is
+//!   never rotated (Supervisor logs "Illegal seek" for every chunk read).
+//! - Output to a pipe is written in whole lines, so programs sharing supervisord's stdout never
+//!   interleave within a line; a stalled reader costs dropped output, never a blocked program.
+//! - `logfile=/dev/stdout` with `nodaemon` prints each main log line once, not twice.
+//! - The AUTO cleanup pattern is anchored at the end (`….log` or `….log.N`), so a file that
+//!   only starts like an AUTO log is kept.
 
 mod ansi;
 mod auto;
