@@ -674,7 +674,7 @@ pub fn now() -> i64 {
 
 /// The getProcessInfo struct, keys in Supervisor's order.
 pub fn process_info_value(info: &ProcessInfo, now: i64) -> Value {
-    Value::Struct(vec![
+    let mut fields = vec![
         ("name".into(), Value::str(&info.name)),
         ("group".into(), Value::str(&info.group)),
         ("start".into(), capped(info.start)),
@@ -692,7 +692,13 @@ pub fn process_info_value(info: &ProcessInfo, now: i64) -> Value {
             "description".into(),
             Value::str(describe::description(info, now)),
         ),
-    ])
+    ];
+    // Extension: only programs with a health check carry the key, so plain configs answer
+    // exactly Supervisor's struct.
+    if let Some(h) = &info.health {
+        fields.push(("health".into(), Value::str(h)));
+    }
+    Value::Struct(fields)
 }
 
 fn log_file_value(f: &LogFile) -> Value {
