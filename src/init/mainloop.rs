@@ -11,7 +11,7 @@ use crate::reaper::Notice;
 
 use super::engine::Request;
 use super::shutdown::{end_descendants, stop_all};
-use super::startup::{log_startup, start_groups, Runtime};
+use super::startup::{log_startup, start_groups, start_server, Runtime};
 
 /// Why the loop ended.
 enum Outcome {
@@ -26,6 +26,12 @@ pub fn run(rt: &mut Runtime) -> i32 {
             Outcome::Exit(status) => return finish(rt, status),
             Outcome::Reload(config) => reload(rt, config),
         }
+    }
+}
+
+fn close_server(rt: &mut Runtime) {
+    if let Some(server) = rt.server.take() {
+        server.close();
     }
 }
 
@@ -126,25 +132,32 @@ pub fn forward(rt: &Runtime, sig: i32) {
     }
 }
 
-fn reload(rt: &Runtime, config: Box<crate::config::Config>) {
+fn reload(rt: &mut Runtime, config: Box<crate::config::Config>) {
     rt.engine.set_state(SupervisorState::Restarting);
     stop_all(rt);
     rt.engine.clear();
+    close_server(rt);
     let config = Arc::new(*config);
     rt.engine.set_config(config.clone());
     if let Err(e) = crate::logs::init_main_log(&config.supervisord, config.supervisord.nodaemon) {
         log::error!("could not reopen the main log with the new settings: {e}");
     }
     log_startup(&config, &[]);
+    match start_server(&rt.engine, &rt.loader, &config) {
+        Ok(server) => rt.server = Some(server),
+        // Keep supervising without a control socket rather than leave the programs alone.
+        Err(e) => log::error!(target: "crit", "{e}"),
+    }
     log::info!("supervisord started with pid {}", std::process::id());
     rt.engine.set_state(SupervisorState::Running);
     start_groups(&rt.engine, &config);
 }
 
-fn finish(rt: &Runtime, status: i32) -> i32 {
+fn finish(rt: &mut Runtime, status: i32) -> i32 {
     rt.engine.set_state(SupervisorState::Shutdown);
     stop_all(rt);
     rt.engine.clear();
+    close_server(rt);
     end_descendants(rt);
     if let Some(p) = &rt.pidfile {
         let _ = std::fs::remove_file(p);

@@ -7,11 +7,13 @@ use std::sync::Arc;
 use crossbeam_channel::{unbounded, Receiver, Sender};
 
 use crate::config::Config;
+use crate::ctl::{self, server::ServerHandle};
 use crate::events::{Event, EventBus};
 use crate::logs::{self, OutputPump};
 use crate::programs::{Failure, Shared, StateChange};
 use crate::reaper::{self, Notice, Reaper};
 
+use super::backend_impl::EngineBackend;
 use super::engine::{Engine, Request};
 use super::{system, Loader};
 
@@ -27,6 +29,8 @@ pub struct Runtime {
     pub pid1: bool,
     pub subreaper: bool,
     pub pidfile: Option<PathBuf>,
+    /// The RPC servers (closed at shutdown, reopened on reload).
+    pub server: Option<ServerHandle>,
 }
 
 const ROOT_WARNING: &str = "Supervisor is running as root.  Privileges were not dropped because \
@@ -118,10 +122,6 @@ pub fn start(config: Arc<Config>, loader: Loader) -> Result<Runtime, String> {
         )
         .map_err(|e| format!("could not daemonize: {e}"))?;
     }
-    let pidfile = config.supervisord.pidfile.clone();
-    if let Err(e) = system::write_pidfile(&pidfile) {
-        log::error!("could not write pidfile {}: {e}", pidfile.display());
-    }
 
     let reaper = Arc::new(Reaper::new());
     let (notice_tx, notices) = unbounded();
@@ -150,6 +150,15 @@ pub fn start(config: Arc<Config>, loader: Loader) -> Result<Runtime, String> {
         failures: failure_tx,
     };
     let engine = Arc::new(Engine::new(config.clone(), template, request_tx));
+    let loader = Arc::new(loader);
+    let server = start_server(&engine, &loader, &config).map_err(|e| {
+        log::error!(target: "crit", "{e}");
+        e
+    })?;
+    let pidfile = config.supervisord.pidfile.clone();
+    if let Err(e) = system::write_pidfile(&pidfile) {
+        log::error!("could not write pidfile {}: {e}", pidfile.display());
+    }
     if !config.supervisord.nocleanup {
         logs::cleanup_auto_logs(
             &config.supervisord.childlogdir,
@@ -165,11 +174,22 @@ pub fn start(config: Arc<Config>, loader: Loader) -> Result<Runtime, String> {
         changes,
         failures,
         requests,
-        loader: Arc::new(loader),
+        loader,
         pid1,
         subreaper,
         pidfile: Some(pidfile),
+        server: Some(server),
     })
+}
+
+/// Opens the configured HTTP servers (unix socket, TCP) with the engine as their backend.
+pub fn start_server(
+    engine: &Arc<Engine>,
+    loader: &Arc<Loader>,
+    config: &Arc<Config>,
+) -> Result<ServerHandle, String> {
+    let backend = Arc::new(EngineBackend::new(engine.clone(), loader.clone()));
+    ctl::server::start(config.clone(), backend).map_err(|e| e.to_string())
 }
 
 /// Creates every group and spawns the autostart processes in (priority, name) order without
