@@ -3,11 +3,11 @@
 //! side (cat, or the pump thread: steadier than MB/s on a busy machine), bytes lost, then the
 //! resident memory of 200 programs (400 pipes) drained by the pump, against one thread per pipe.
 //!
-//!     cargo run --release --example logbench -- [MIB] [DIR] [REPS]
+//!     cargo run --release --example logbench -- [MIB] [DIR] [REPS] [ONLY]
 //!
 //! MIB defaults to 1024, DIR to the temp dir (the files are removed afterwards), REPS to 3
 //! (scenarios run round-robin, the median is reported: page-cache writeback makes single runs
-//! noisy).
+//! noisy). ONLY keeps the scenarios whose label contains it.
 
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
@@ -304,6 +304,7 @@ fn main() {
         .map(PathBuf::from)
         .unwrap_or_else(std::env::temp_dir);
     let reps: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(3).max(1);
+    let only: Option<String> = args.next();
     let dir = base.join(format!("logbench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("creating the bench dir");
     let total = mib << 20;
@@ -350,6 +351,9 @@ fn main() {
         "thread per pipe, blocking splice, no rotation".into(),
         Box::new(move || thread_per_pipe(&d, mib)),
     ));
+    if let Some(only) = &only {
+        scenarios.retain(|(label, _)| label.contains(only.as_str()));
+    }
     let mut runs: Vec<Vec<Run>> = scenarios.iter().map(|_| Vec::new()).collect();
     for _ in 0..reps {
         for (i, (_, f)) in scenarios.iter().enumerate() {
@@ -371,6 +375,10 @@ fn main() {
         };
         report(label, mib, &r);
         println!("{:<44} runs: {}", "", all.join(" "));
+    }
+    if only.is_some() {
+        let _ = std::fs::remove_dir_all(&dir);
+        return;
     }
     println!(
         "RSS growth, 200 programs (400 pipes, 80 MB), one pump thread: {} KiB",
