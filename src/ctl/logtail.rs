@@ -142,13 +142,38 @@ fn wait(watch: &Watch, client: RawFd) -> bool {
             }
             return false;
         }
-        if fds[1].revents != 0 {
-            // Any data, hangup or error from a streaming client ends the stream.
+        let client_events = fds[1].revents;
+        if client_events & (libc::POLLHUP | libc::POLLERR | libc::POLLRDHUP | libc::POLLNVAL) != 0 {
             return false;
         }
-        watch.drain();
-        return true;
+        if client_events & libc::POLLIN != 0 && !discard_client_bytes(client) {
+            return false;
+        }
+        if fds[0].revents != 0 {
+            watch.drain();
+            return true;
+        }
+        fds[1].revents = 0;
     }
+}
+
+/// Reads and drops what a streaming client sends (Supervisor's client ends its request with an
+/// extra CRLF); false once it has closed its side.
+fn discard_client_bytes(client: RawFd) -> bool {
+    let mut buf = [0u8; 512];
+    // SAFETY: buf is a valid writable buffer of the given length.
+    let n = unsafe {
+        libc::recv(
+            client,
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+            libc::MSG_DONTWAIT,
+        )
+    };
+    if n == 0 {
+        return false;
+    }
+    n > 0 || io::Error::last_os_error().kind() == io::ErrorKind::WouldBlock
 }
 
 /// Streams `path` to the client until it disconnects or a write fails.

@@ -505,3 +505,94 @@ pub fn fd_count() -> usize {
         .map(|d| d.count())
         .unwrap_or(0)
 }
+
+/// The Python Supervisor 4.3.0 venv from scripts/pyenv.sh; `None` (with a note) when it cannot
+/// be created, except under CI=true where that is a failure.
+pub fn python_venv() -> Option<PathBuf> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/pyenv.sh");
+    let out = Command::new(&script).output();
+    match out {
+        Ok(o) if o.status.success() => {
+            let path = PathBuf::from(String::from_utf8_lossy(&o.stdout).trim());
+            if path.join("bin/supervisorctl").exists() {
+                return Some(path);
+            }
+            skip_or_fail(&format!(
+                "{} printed {}, which has no supervisorctl",
+                script.display(),
+                path.display()
+            ))
+        }
+        Ok(o) => skip_or_fail(&format!(
+            "{} failed: {}",
+            script.display(),
+            String::from_utf8_lossy(&o.stderr).trim()
+        )),
+        Err(e) => skip_or_fail(&format!("cannot run {}: {e}", script.display())),
+    }
+}
+
+fn skip_or_fail(why: &str) -> Option<PathBuf> {
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("Python Supervisor is required under CI: {why}");
+    }
+    eprintln!("note: skipping Python interop checks: {why}");
+    None
+}
+
+/// Runs the Python supervisorctl of `venv` against `url`.
+pub fn py_ctl(venv: &Path, url: &str, args: &[&str], stdin: Option<&str>) -> Output {
+    use std::io::Write;
+    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+    let conf = std::env::temp_dir().join(format!("ctl-pytest-{}-{n}.conf", std::process::id()));
+    std::fs::write(&conf, "[supervisorctl]\n").expect("write ctl config");
+    let mut cmd = Command::new(venv.join("bin/supervisorctl"));
+    cmd.arg("-c").arg(&conf).args(["-s", url]).args(args);
+    cmd.stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn python supervisorctl");
+    if let Some(mut pipe) = child.stdin.take() {
+        if let Some(s) = stdin {
+            let _ = pipe.write_all(s.as_bytes());
+        }
+    }
+    let out = child
+        .wait_with_output()
+        .expect("python supervisorctl output");
+    let _ = std::fs::remove_file(&conf);
+    out
+}
+
+/// Makes outputs of two runs comparable: uptimes, and the site-packages part of Python's
+/// error lines.
+pub fn normalize(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        let mut line = line.to_string();
+        if let Some(i) = line.find("uptime ") {
+            let end = line[i + 7..]
+                .find(|c: char| !(c.is_ascii_digit() || c == ':'))
+                .map(|e| i + 7 + e)
+                .unwrap_or(line.len());
+            line.replace_range(i + 7..end, "H:MM:SS");
+        }
+        // Python prints absolute paths of its modules; keep them from the package on.
+        if let Some(i) = line.find(": file: ") {
+            let path_start = i + 8;
+            let rest = &line[path_start..];
+            let cut = rest
+                .find("site-packages/")
+                .map(|j| j + "site-packages/".len())
+                .or_else(|| {
+                    rest.find("/lib/python3")
+                        .and_then(|j| rest[j + 5..].find('/').map(|k| j + 5 + k + 1))
+                });
+            if let Some(c) = cut {
+                line.replace_range(path_start..path_start + c, "");
+            }
+        }
+        out.push_str(&line);
+    }
+    out
+}

@@ -98,14 +98,9 @@ pub fn do_shutdown(ctl: &mut Ctl, arg: &str) -> CmdResult {
         Err(CallError::Fault { code, .. }) if code == i64::from(fault::SHUTDOWN_STATE) => {
             ctl.output("ERROR: already shutting down");
         }
-        Err(CallError::Io(e))
-            if matches!(
-                e.raw_os_error(),
-                Some(libc::ECONNREFUSED) | Some(libc::ENOENT)
-            ) =>
-        {
+        Err(e) if matches!(e.errno(), Some(libc::ECONNREFUSED) | Some(libc::ENOENT)) => {
             ctl.exitstatus = exit::GENERIC;
-            let what = if e.raw_os_error() == Some(libc::ENOENT) {
+            let what = if e.errno() == Some(libc::ENOENT) {
                 "no such file"
             } else {
                 "refused connection"

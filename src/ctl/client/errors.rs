@@ -60,6 +60,11 @@ pub fn python_error_line(e: &CmdError) -> String {
                 557,
             ),
         },
+        CmdError::Call(CallError::TcpConnect(io)) => {
+            let code = io.raw_os_error().unwrap_or(0);
+            let (class, msg) = os_error(code, &strerror(code));
+            (class, msg, "socket.py", 836)
+        }
         CmdError::Call(CallError::Http { status, reason }) => (
             "<class 'xmlrpc.client.ProtocolError'>".to_string(),
             format!("<ProtocolError for 127.0.0.1/RPC2: {status} {reason}>"),
@@ -69,8 +74,8 @@ pub fn python_error_line(e: &CmdError) -> String {
         CmdError::Call(CallError::Fault { code, string }) => (
             "<class 'xmlrpc.client.Fault'>".to_string(),
             format!("<Fault {code}: {}>", python_str_repr(string)),
-            "supervisor/supervisorctl.py",
-            0,
+            "xmlrpc/client.py",
+            668,
         ),
         CmdError::Call(CallError::Protocol(why)) => (
             "<class 'xml.parsers.expat.ExpatError'>".to_string(),

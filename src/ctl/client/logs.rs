@@ -76,7 +76,7 @@ fn tailf(ctl: &mut Ctl, path: &str) -> CmdResult {
             eprintln!("{url} Cannot read, status code {status}");
             return Ok(());
         }
-        Err(CallError::Io(e)) => {
+        Err(CallError::Io(e)) | Err(CallError::TcpConnect(e)) => {
             eprintln!("{url} Cannot connect, error: {e}");
             return Ok(());
         }

@@ -98,13 +98,13 @@ impl Ctl {
                 self.exitstatus = exit::UNIMPLEMENTED_FEATURE;
                 Ok(false)
             }
-            Err(CallError::Io(e)) if e.raw_os_error() == Some(libc::ECONNREFUSED) => {
+            Err(e) if e.errno() == Some(libc::ECONNREFUSED) => {
                 let url = self.endpoint.serverurl.clone();
                 self.output(&format!("{url} refused connection"));
                 self.exitstatus = exit::INSUFFICIENT_PRIVILEGES;
                 Ok(false)
             }
-            Err(CallError::Io(e)) if e.raw_os_error() == Some(libc::ENOENT) => {
+            Err(e) if e.errno() == Some(libc::ENOENT) => {
                 let url = self.endpoint.serverurl.clone();
                 self.output(&format!("{url} no such file"));
                 self.exitstatus = exit::NOT_RUNNING;

@@ -21,10 +21,22 @@ pub enum CallError {
         reason: String,
     },
     Io(io::Error),
+    /// Connecting over TCP failed (Python reports these from socket.py, not xmlrpc.py).
+    TcpConnect(io::Error),
     /// The answer could not be understood.
     Protocol(String),
     /// The server URL has an unsupported scheme.
     BadUrl(String),
+}
+
+impl CallError {
+    /// The OS error number of a transport failure.
+    pub fn errno(&self) -> Option<i32> {
+        match self {
+            CallError::Io(e) | CallError::TcpConnect(e) => e.raw_os_error(),
+            _ => None,
+        }
+    }
 }
 
 impl From<io::Error> for CallError {
@@ -77,7 +89,8 @@ impl Endpoint {
             let hostport = rest.split('/').next().unwrap_or("");
             let hostport = hostport.rsplit('@').next().unwrap_or(hostport);
             let (host, port) = split_host_port(hostport);
-            let stream = TcpStream::connect((host.as_str(), port))?;
+            let stream =
+                TcpStream::connect((host.as_str(), port)).map_err(CallError::TcpConnect)?;
             let _ = stream.set_nodelay(true);
             let host_header = if port == 80 {
                 host
