@@ -66,7 +66,6 @@ fn crash_loop_state_sequence_reaches_listener() {
 }
 
 #[test]
-#[ignore = "needs the XML-RPC server (sendRemoteCommEvent)"]
 fn rejected_event_is_redelivered_to_its_own_pool_only() {
     let dir = TestDir::new("reject");
     // Two pools of the same priority; Supervisor would duplicate the rejected event into both.
