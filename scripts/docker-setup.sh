@@ -8,8 +8,9 @@
 # Exit status: 0 when the engine answers and the base image exists, 2 when no engine can be
 # started here (the caller decides whether that is a skip or a failure), 1 on other errors.
 #
-# Sourcing it defines the function `docker_setup` (same statuses) instead of running: a dockerd
-# started that way is a child of the calling shell, which can then stop it and reap it.
+# Run on its own, it leaves a dockerd it started running (pid in DOCKER_SETUP_STATE). Sourcing it
+# defines the function `docker_setup` (same statuses) instead of running: a dockerd started that
+# way is a child of the calling shell, which can then stop and reap it (scripts/docker-e2e.sh).
 #
 # Environment:
 #   DOCKER_SETUP_STATE  file to write the pid (first line) and log path (second line) of a dockerd
