@@ -221,6 +221,43 @@ struct ChildArgs<'a> {
 /// Stack for the child between clone and exec (only the child setup runs on it).
 const CHILD_STACK: usize = 64 * 1024;
 
+/// A private mapping for the child's stack: only the pages the child touches become resident,
+/// and they are returned to the system right after the spawn (a heap buffer would stay
+/// resident in supervisord).
+struct ChildStack(*mut libc::c_void);
+
+impl ChildStack {
+    fn new() -> io::Result<ChildStack> {
+        // SAFETY: an anonymous private mapping, owned by the returned value.
+        let p = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                CHILD_STACK,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_STACK,
+                -1,
+                0,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(ChildStack(p))
+    }
+
+    /// The initial stack pointer (stacks grow down), 16-byte aligned.
+    fn top(&self) -> *mut libc::c_void {
+        ((self.0 as usize + CHILD_STACK) & !15) as *mut libc::c_void
+    }
+}
+
+impl Drop for ChildStack {
+    fn drop(&mut self) {
+        // SAFETY: unmapping the mapping created in new(), no longer in use.
+        unsafe { libc::munmap(self.0, CHILD_STACK) };
+    }
+}
+
 extern "C" fn child_main(arg: *mut libc::c_void) -> libc::c_int {
     // SAFETY: `arg` points at the ChildArgs that the parent keeps alive (it is suspended until
     // the child execs or exits).
@@ -243,14 +280,13 @@ pub fn spawn_child(prep: &Prepared, pipes: PipeSet) -> io::Result<(i32, ChildPip
         stderr: pipes.child_stderr.as_ref().map(|f| f.as_raw_fd()),
         status: pipes.child_status.as_raw_fd(),
     };
-    let mut stack = vec![0u8; CHILD_STACK];
-    // SAFETY: the stack top is inside the buffer (aligned down to 16 bytes) and outlives the
+    let stack = ChildStack::new()?;
+    // SAFETY: the stack top is inside the mapping (aligned down to 16 bytes) and outlives the
     // child's use of it: CLONE_VFORK suspends us until the child execs or exits.
     let pid = unsafe {
-        let top = stack.as_mut_ptr().add(CHILD_STACK) as usize & !15;
         libc::clone(
             child_main,
-            top as *mut libc::c_void,
+            stack.top(),
             libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
             &args as *const ChildArgs<'_> as *mut libc::c_void,
         )
