@@ -224,3 +224,33 @@ fn a_panicking_observer_or_eof_callback_does_not_stop_the_pump() {
     eof.recv_timeout(LONG).expect("pump alive");
     assert!(std::fs::read_to_string(&path).unwrap().ends_with("again\n"));
 }
+
+#[test]
+fn a_filter_decides_what_reaches_the_log_across_chunks() {
+    // Keeps everything outside <!--X--> … <!--Y--> (capture mode's shape), state across chunks.
+    let dir = TempDir::new("pump-filter");
+    let path = dir.join("out.log");
+    let mut cfg = log_config(LogFile::Path(path.clone()), 0, 0);
+    cfg.prefix = Some("> ".into());
+    let sink = Sink::open(&spec(cfg, dir.path())).unwrap();
+    let capturing = Arc::new(Mutex::new(false));
+    sink.set_filter(Some(Arc::new(move |data: &[u8], out: &mut Vec<u8>| {
+        let mut on = capturing.lock().unwrap();
+        for line in data.split_inclusive(|&c| c == b'\n') {
+            match line {
+                b"BEGIN\n" => *on = true,
+                b"END\n" => *on = false,
+                l if !*on => out.extend_from_slice(l),
+                _ => {}
+            }
+        }
+    })));
+    let pump = OutputPump::new().unwrap();
+    let script = "echo a; echo BEGIN; sleep 0.1; echo secret; sleep 0.1; echo END; echo b";
+    let (mut child, pipe) = sh_with_stdout_pipe(script);
+    let (on_eof, eof) = eof_signal();
+    pump.attach_with_eof(pipe, sink, on_eof);
+    assert!(child.exits_within(LONG));
+    eof.recv_timeout(LONG).unwrap();
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "> a\n> b\n");
+}

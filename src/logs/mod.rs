@@ -6,7 +6,8 @@
 //! - [`OutputPump::attach`]: hand over the parent end of a child's stdout/stderr pipe; it is
 //!   drained until EOF into the sink without ever blocking the child.
 //! - [`Sink::reopen`] (SIGUSR2), [`Sink::clear`] (clearProcessLogs), [`Sink::path`],
-//!   [`Sink::bytes_written`] / [`Sink::bytes_dropped`], [`Sink::set_observer`] (capture/events).
+//!   [`Sink::bytes_written`] / [`Sink::bytes_dropped`], [`Sink::set_observer`] (log events) and
+//!   [`Sink::set_filter`] (capture mode: what reaches the log).
 //! - [`cleanup_auto_logs`]: start-up removal of old AUTO logs.
 //! - [`init_main_log`] and friends: the `log` crate logger in Supervisor's format.
 //!
@@ -44,4 +45,4 @@ pub use main_log::{
     level_name, main_log_path, reopen_main_log,
 };
 pub use pump::OutputPump;
-pub use sink::{Observer, Sink, SinkSpec};
+pub use sink::{Filter, Observer, Sink, SinkSpec};

@@ -20,6 +20,12 @@ use crate::config::{LogConfig, LogFile};
 /// bytes to a channel or a bounded buffer).
 pub type Observer = Arc<dyn Fn(&[u8]) + Send + Sync>;
 
+/// Decides what of a chunk reaches the log (appends it to the `Vec`): the hook for capture mode,
+/// where the bytes between PROCESS_COMMUNICATION tokens (and the tokens) stay out of the normal
+/// log. Sees the chunk after the observer; keeps its own state across chunks. Runs on the pump
+/// thread: it must not block.
+pub type Filter = Arc<dyn Fn(&[u8], &mut Vec<u8>) + Send + Sync>;
+
 /// Everything needed to open one child log sink.
 #[derive(Debug, Clone)]
 pub struct SinkSpec {
@@ -50,6 +56,7 @@ pub struct Sink {
     target: Mutex<Target>,
     pub(crate) syslog: Option<SyslogOut>,
     observer: RwLock<Option<Observer>>,
+    filter: RwLock<Option<Filter>>,
     written: AtomicU64,
     dropped: AtomicU64,
     /// A write failed and no write has succeeded since (one warning per episode).
@@ -132,6 +139,7 @@ impl Sink {
             target: Mutex::new(target),
             syslog: wants_syslog.then(|| SyslogOut::new(Path::new(syslog::DEFAULT_SOCKET))),
             observer: RwLock::new(None),
+            filter: RwLock::new(None),
             written: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
             failing: AtomicBool::new(false),
@@ -166,6 +174,18 @@ impl Sink {
 
     pub(crate) fn observer(&self) -> Option<Observer> {
         self.observer
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Installs (or removes) the filter deciding what of each chunk is written.
+    pub fn set_filter(&self, filter: Option<Filter>) {
+        *self.filter.write().unwrap_or_else(|p| p.into_inner()) = filter;
+    }
+
+    pub(crate) fn filter(&self) -> Option<Filter> {
+        self.filter
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
@@ -220,6 +240,7 @@ impl Sink {
             && self.splice_ok.load(Ordering::Relaxed)
             && !self.failing.load(Ordering::Relaxed)
             && self.observer.read().map(|o| o.is_none()).unwrap_or(false)
+            && self.filter.read().map(|f| f.is_none()).unwrap_or(false)
             && !log::log_enabled!(target: "child_output", log::Level::Debug)
     }
 

@@ -1,5 +1,5 @@
 //! What happens to a chunk of child output between the pipe and the sink: ANSI stripping, the
-//! observer hook, the debug copy into the main log, syslog, line prefixes. State that spans
+//! observer hook, the filter hook, the debug copy into the main log, syslog, line prefixes. State that spans
 //! chunks (an escape sequence or a line split across reads) lives here, one per pipe.
 
 use super::ansi::AnsiStripper;
@@ -11,6 +11,7 @@ use super::sink::Sink;
 #[derive(Default)]
 pub struct Scratch {
     stripped: Vec<u8>,
+    filtered: Vec<u8>,
     prefixed: Vec<u8>,
 }
 
@@ -19,7 +20,7 @@ const SCRATCH_KEEP: usize = 1 << 20;
 
 impl Scratch {
     fn reset(&mut self) {
-        for b in [&mut self.stripped, &mut self.prefixed] {
+        for b in [&mut self.stripped, &mut self.filtered, &mut self.prefixed] {
             b.clear();
             if b.capacity() > SCRATCH_KEEP {
                 b.shrink_to(SCRATCH_KEEP);
@@ -60,16 +61,29 @@ impl PipeState {
             return false;
         }
         if let Some(observer) = sink.observer() {
-            // A panicking observer must not take the pump (and every child's pipe) down.
+            // A panicking hook must not take the pump (and every child's pipe) down.
             let call = std::panic::AssertUnwindSafe(|| observer(data));
             if std::panic::catch_unwind(call).is_err() {
-                log::error!(
-                    "output observer of '{}' {} panicked; it is removed",
-                    sink.process_name,
-                    sink.channel
-                );
+                hook_panicked(sink, "observer");
                 sink.set_observer(None);
             }
+        }
+        let data: &[u8] = match sink.filter() {
+            Some(filter) => {
+                let out = &mut scratch.filtered;
+                let call = std::panic::AssertUnwindSafe(|| filter(data, out));
+                if std::panic::catch_unwind(call).is_err() {
+                    hook_panicked(sink, "filter");
+                    sink.set_filter(None);
+                    data
+                } else {
+                    &scratch.filtered
+                }
+            }
+            None => data,
+        };
+        if data.is_empty() {
+            return false;
         }
         if log::log_enabled!(target: "child_output", log::Level::Debug) {
             log::debug!(
@@ -101,4 +115,12 @@ impl PipeState {
             None => false,
         }
     }
+}
+
+fn hook_panicked(sink: &Sink, what: &str) {
+    log::error!(
+        "output {what} of '{}' {} panicked; it is removed",
+        sink.process_name,
+        sink.channel
+    );
 }
