@@ -52,8 +52,10 @@ fn local_strftime(epoch: i64, format: &std::ffi::CStr) -> String {
     let t: libc::time_t = epoch as libc::time_t;
     // SAFETY: tzset/localtime_r/strftime are given valid pointers to locals; the buffer length
     // is passed and strftime never writes past it.
+    static TZSET: std::sync::Once = std::sync::Once::new();
+    // SAFETY: tzset only reads the environment and the zone file.
+    TZSET.call_once(|| unsafe { tzset() });
     unsafe {
-        tzset();
         let mut tm: libc::tm = std::mem::zeroed();
         if libc::localtime_r(&t, &mut tm).is_null() {
             return String::new();

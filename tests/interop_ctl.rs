@@ -1,0 +1,283 @@
+//! Interoperability with Python Supervisor 4.3.0, both ways, with real daemons:
+//! Python supervisorctl driving our supervisord, and our supervisorctl driving Python
+//! supervisord, each compared with Python supervisorctl driving Python supervisord. Outputs and
+//! exit statuses must be identical after normalizing pids, uptimes, dates and paths.
+
+mod ctl_common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+use ctl_common::*;
+
+const CONFIG: &str = r#"[supervisord]
+logfile=DIR/supervisord.log
+pidfile=DIR/supervisord.pid
+childlogdir=DIR
+user=root
+
+[unix_http_server]
+file=DIR/supervisor.sock
+
+[rpcinterface:supervisor]
+supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
+
+[supervisorctl]
+serverurl=unix://DIR/supervisor.sock
+
+[program:sleeper]
+command=sleep 1000
+startsecs=0
+
+[program:echoer]
+command=sh -c "echo hello; echo oops >&2; exec sleep 1000"
+startsecs=0
+
+[program:manual]
+command=sleep 1000
+autostart=false
+startsecs=0
+
+[program:failer]
+command=sh -c "exit 3"
+startsecs=0
+autorestart=false
+
+[program:missing]
+command=/nonexistent/program
+autostart=false
+
+[program:ga]
+command=sleep 1000
+autostart=false
+startsecs=0
+
+[program:gb]
+command=sleep 1000
+autostart=false
+startsecs=0
+
+[group:grp]
+programs=ga,gb
+"#;
+
+/// Commands run in order against each daemon.
+const SCRIPT: &[&str] = &[
+    "status",
+    "status sleeper",
+    "status sleeper nosuch",
+    "status nogroup:*",
+    "status grp:*",
+    "start manual",
+    "start manual",
+    "start nosuch",
+    "start missing",
+    "start nogroup:*",
+    "start grp:*",
+    "status",
+    "stop manual",
+    "stop manual",
+    "stop grp:ga",
+    "stop nogroup:*",
+    "restart sleeper",
+    "signal CONT echoer",
+    "signal BOGUS echoer",
+    "signal CONT manual",
+    "pid nosuch",
+    "pid manual",
+    "tail echoer",
+    "tail echoer stderr",
+    "tail -3 echoer",
+    "tail nosuch",
+    "clear nosuch",
+    "avail",
+    "reread",
+    "add sleeper",
+    "add nosuch",
+    "remove sleeper",
+    "remove nosuch",
+    "version",
+    "help",
+    "help status",
+    "nosuchcmd",
+    "stop all",
+    "status",
+    "shutdown",
+];
+
+enum Kind {
+    Ours,
+    Python,
+}
+
+struct Daemon {
+    dir: TempDir,
+    child: Option<Child>,
+}
+
+impl Daemon {
+    fn start(kind: Kind, venv: &Path, tag: &str) -> Daemon {
+        let dir = TempDir::new(tag);
+        let conf = dir.0.join("supervisord.conf");
+        std::fs::write(&conf, CONFIG.replace("DIR", &dir.0.display().to_string())).unwrap();
+        let exe = match kind {
+            Kind::Ours => PathBuf::from(env!("CARGO_BIN_EXE_supervisord")),
+            Kind::Python => venv.join("bin/supervisord"),
+        };
+        let child = Command::new(exe)
+            .arg("-n")
+            .arg("-c")
+            .arg(&conf)
+            .current_dir(&dir.0)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn supervisord");
+        let d = Daemon {
+            dir,
+            child: Some(child),
+        };
+        assert!(
+            wait_until(Duration::from_secs(20), || d.socket().exists()),
+            "no socket at {}",
+            d.socket().display()
+        );
+        d
+    }
+
+    fn socket(&self) -> PathBuf {
+        self.dir.0.join("supervisor.sock")
+    }
+
+    fn url(&self) -> String {
+        format!("unix://{}", self.socket().display())
+    }
+
+    /// Waits until no process is STARTING or BACKOFF and autostarted ones are up.
+    fn settle(&self, venv: &Path) {
+        let ok = wait_until(Duration::from_secs(30), || {
+            let out = stdout(&py_ctl(venv, &self.url(), &["status"], None));
+            out.contains("sleeper ")
+                && out.contains("echoer ")
+                && !out.contains("STARTING")
+                && !out.contains("BACKOFF")
+                && out.contains("failer                           EXITED")
+        });
+        assert!(ok, "daemon in {} did not settle", self.dir.0.display());
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            // SAFETY: signalling our own child process.
+            unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+            let deadline = std::time::Instant::now() + Duration::from_secs(15);
+            while std::time::Instant::now() < deadline {
+                if let Ok(Some(_)) = child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Pids, uptimes, stop dates and the daemon's directory made comparable.
+fn normalize_run(text: &str, dir: &Path) -> String {
+    let text = normalize(text).replace(&dir.display().to_string(), "DIR");
+    let mut out = String::new();
+    for line in text.split_inclusive('\n') {
+        let mut line = line.to_string();
+        if let Some(i) = line.find("pid ") {
+            let start = i + 4;
+            let end = line[start..]
+                .find(|c: char| !c.is_ascii_digit())
+                .map(|e| start + e)
+                .unwrap_or(line.len());
+            line.replace_range(start..end, "N");
+        }
+        // `%b %d %I:%M %p` stop dates.
+        for month in [
+            "Jan ", "Feb ", "Mar ", "Apr ", "May ", "Jun ", "Jul ", "Aug ", "Sep ", "Oct ", "Nov ",
+            "Dec ",
+        ] {
+            if let Some(i) = line.find(month) {
+                if line[i..].len() >= 15 && (line[i..].contains(" AM") || line[i..].contains(" PM"))
+                {
+                    line.replace_range(i..i + 15, "DATE");
+                }
+            }
+        }
+        if line.trim().chars().all(|c| c.is_ascii_digit()) && !line.trim().is_empty() {
+            line = "NUMBER\n".into();
+        }
+        out.push_str(&line);
+    }
+    out
+}
+
+type Ctl = dyn Fn(&str, &[&str]) -> Output;
+
+fn run_script(ctl: &Ctl, daemon: &Daemon) -> Vec<(String, String, Option<i32>)> {
+    SCRIPT
+        .iter()
+        .map(|line| {
+            let args: Vec<&str> = line.split_whitespace().collect();
+            let o = ctl(&daemon.url(), &args);
+            let mut text = normalize_run(&stdout(&o), &daemon.dir.0);
+            if line.ends_with(" all") {
+                // Supervisor reports multi-process results in completion order, which depends
+                // on timing; compare them as sets.
+                let mut lines: Vec<&str> = text.lines().collect();
+                lines.sort();
+                text = lines.join("\n");
+            }
+            (line.to_string(), text, o.status.code())
+        })
+        .collect()
+}
+
+fn compare(
+    label: &str,
+    got: &[(String, String, Option<i32>)],
+    reference: &[(String, String, Option<i32>)],
+) {
+    let mut diffs = Vec::new();
+    for (g, r) in got.iter().zip(reference) {
+        if g != r {
+            diffs.push(format!(
+                "`{}`:\n  {label} ({:?}): {:?}\n  reference ({:?}): {:?}",
+                g.0, g.2, g.1, r.2, r.1
+            ));
+        }
+    }
+    assert!(diffs.is_empty(), "{}", diffs.join("\n"));
+}
+
+#[test]
+fn python_ctl_on_our_daemon_and_our_ctl_on_python_daemon_match_python_on_python() {
+    let Some(venv) = python_venv() else { return };
+    let v = venv.clone();
+    let python_ctl = move |url: &str, args: &[&str]| py_ctl(&v, url, args, None);
+    let our_ctl = |url: &str, args: &[&str]| ctl_with_stdin(url, args, None);
+
+    let reference_daemon = Daemon::start(Kind::Python, &venv, "interop-ref");
+    reference_daemon.settle(&venv);
+    let reference = run_script(&python_ctl, &reference_daemon);
+
+    let ours = Daemon::start(Kind::Ours, &venv, "interop-ours");
+    ours.settle(&venv);
+    let py_on_ours = run_script(&python_ctl, &ours);
+
+    let python_daemon = Daemon::start(Kind::Python, &venv, "interop-py");
+    python_daemon.settle(&venv);
+    let ours_on_py = run_script(&our_ctl, &python_daemon);
+
+    compare("python ctl on our daemon", &py_on_ours, &reference);
+    compare("our ctl on python daemon", &ours_on_py, &reference);
+}
