@@ -206,3 +206,47 @@ fn minfds_raises_the_open_files_limit() {
         sup.log()
     );
 }
+
+#[test]
+fn unusable_directory_fails_in_the_child_with_supervisor_text() {
+    let sup = Sup::start(
+        "chdir",
+        "[program:lost]\ncommand={prog} sleep=100\ndirectory=/nonexistent/dir\nstartretries=0\n\
+         stderr_logfile={dir}/lost.err\n",
+    );
+    assert!(
+        sup.wait_log("gave up: lost entered FATAL state", 10.0),
+        "{}",
+        sup.log()
+    );
+    assert!(
+        sup.log()
+            .contains("exited: lost (exit status 127; not expected)"),
+        "{}",
+        sup.log()
+    );
+    assert_eq!(
+        sup.file("lost.err"),
+        "supervisor: couldn't chdir to /nonexistent/dir: ENOENT\n\
+         supervisor: child process was not spawned\n"
+    );
+}
+
+#[test]
+fn children_get_own_process_group_and_clean_signal_state() {
+    let sup = Sup::start(
+        "pgrp",
+        "[program:a]\ncommand=/bin/sh -c 'ps -o pid=,pgid= -p $$ > {dir}/pg; \
+         grep -E \"^Sig(Blk|Ign)\" /proc/$$/status >> {dir}/pg; exec sleep 100'\nstartsecs=0\n",
+    );
+    assert!(
+        wait_for(10.0, || sup.file("pg").contains("SigIgn")),
+        "{}",
+        sup.log()
+    );
+    let text = sup.file("pg");
+    let mut ids = text.lines().next().unwrap().split_whitespace();
+    assert_eq!(ids.next(), ids.next(), "pid == pgid: {text}");
+    assert!(text.contains("SigBlk:\t0000000000000000"), "{text}");
+    assert!(text.contains("SigIgn:\t0000000000000000"), "{text}");
+}

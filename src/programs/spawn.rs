@@ -349,15 +349,30 @@ unsafe fn errno() -> i32 {
     *libc::__errno_location()
 }
 
+/// Default dispositions for every signal and an empty mask. The raw syscall also resets the
+/// signals libc reserves for itself (32, 33), which its `sigaction` refuses to touch; an
+/// all-zero kernel sigaction is SIG_DFL with no flags on every architecture.
 unsafe fn reset_signals() {
-    let mut dfl: libc::sigaction = std::mem::zeroed();
-    dfl.sa_sigaction = libc::SIG_DFL;
-    for sig in 1..libc::SIGRTMAX() {
-        libc::sigaction(sig, &dfl, std::ptr::null_mut());
+    let dfl = [0u64; 4];
+    for sig in 1..=64 {
+        if sig != libc::SIGKILL && sig != libc::SIGSTOP {
+            libc::syscall(
+                libc::SYS_rt_sigaction,
+                sig,
+                dfl.as_ptr(),
+                std::ptr::null::<u64>(),
+                8,
+            );
+        }
     }
-    let mut empty: libc::sigset_t = std::mem::zeroed();
-    libc::sigemptyset(&mut empty);
-    libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
+    let empty = 0u64;
+    libc::syscall(
+        libc::SYS_rt_sigprocmask,
+        libc::SIG_SETMASK,
+        &empty,
+        std::ptr::null::<u64>(),
+        8,
+    );
 }
 
 unsafe fn close_other_fds(keep: RawFd, max_fd: i32) {
