@@ -87,7 +87,7 @@ fn prefixes_lines_split_across_reads_and_the_final_partial_line() {
     let dir = TempDir::new("pump-prefix");
     let path = dir.join("out.log");
     let mut cfg = log_config(LogFile::Path(path.clone()), 0, 0);
-    cfg.prefix = Some("[web] ".into());
+    cfg.prefix = Some("[web]".into());
     let sink = Sink::open(&spec(cfg, dir.path())).unwrap();
     let pump = OutputPump::new().unwrap();
     let script = "printf 'hel'; sleep 0.2; printf 'lo\\nwor'; sleep 0.2; printf 'ld\\n\\nlast'";

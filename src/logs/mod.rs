@@ -23,6 +23,8 @@
 //! - Output to a pipe is written in whole lines, so programs sharing supervisord's stdout never
 //!   interleave within a line; a stalled reader costs dropped output, never a blocked program.
 //! - `logfile=/dev/stdout` with `nodaemon` prints each main log line once, not twice.
+//! - `stdout_prefix`/`stderr_prefix` (extensions) are followed by a space unless they end with
+//!   whitespace: INI parsing drops a trailing space, `[web]` and `[web] ` both give `[web] line`.
 //! - The AUTO cleanup pattern is anchored at the end (`….log` or `….log.N`), so a file that
 //!   only starts like an AUTO log is kept.
 

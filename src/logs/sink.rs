@@ -75,6 +75,20 @@ fn is_stream_path(path: &Path) -> bool {
     matches!(std::fs::metadata(path), Ok(m) if !m.is_file())
 }
 
+/// The bytes put before each line: the configured text, followed by a space unless it already
+/// ends with whitespace (INI values lose trailing spaces, so `stdout_prefix=[web] ` arrives as
+/// `[web]`; the space keeps `[web] hello` readable).
+fn line_prefix(text: &str) -> Option<Vec<u8>> {
+    if text.is_empty() {
+        return None;
+    }
+    let mut p = text.as_bytes().to_vec();
+    if !text.ends_with(char::is_whitespace) {
+        p.push(b' ');
+    }
+    Some(p)
+}
+
 fn context(e: io::Error, what: String) -> io::Error {
     io::Error::new(e.kind(), format!("{what}: {e}"))
 }
@@ -130,11 +144,7 @@ impl Sink {
             channel: spec.channel,
             path,
             regular_file,
-            prefix: cfg
-                .prefix
-                .as_ref()
-                .filter(|p| !p.is_empty())
-                .map(|p| p.as_bytes().to_vec()),
+            prefix: cfg.prefix.as_deref().and_then(line_prefix),
             strip_ansi: spec.strip_ansi,
             target: Mutex::new(target),
             syslog: wants_syslog.then(|| SyslogOut::new(Path::new(syslog::DEFAULT_SOCKET))),
@@ -353,5 +363,18 @@ impl Sink {
                 .map_err(|e| context(e, format!("clearing log file {}", f.path().display()))),
             _ => Ok(()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::line_prefix;
+
+    #[test]
+    fn prefixes_are_separated_from_the_line_by_one_space() {
+        assert_eq!(line_prefix("[web]").unwrap(), b"[web] ");
+        assert_eq!(line_prefix("[web] ").unwrap(), b"[web] ");
+        assert_eq!(line_prefix("web |\t").unwrap(), b"web |\t");
+        assert_eq!(line_prefix(""), None);
     }
 }
