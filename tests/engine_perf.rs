@@ -27,9 +27,10 @@ fn switches(pid: i32) -> u64 {
     total
 }
 
-fn rss_kib(pid: i32) -> u64 {
+/// A `/proc/<pid>/status` field in KiB (VmRSS, RssAnon...).
+fn status_kib(pid: i32, field: &str) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    let line = status.lines().find(|l| l.starts_with(field)).unwrap();
     line.split_whitespace().nth(1).unwrap().parse().unwrap()
 }
 
@@ -53,12 +54,12 @@ fn idle_supervisord_never_wakes_up() {
     let woke = switches(sup.pid) - before;
     println!("idle wakeups in 3 s with 10 programs: {woke}");
     assert_eq!(woke, 0);
-    let rss = rss_kib(sup.pid);
-    println!("RSS with 10 programs: {rss} KiB");
-    if !cfg!(debug_assertions) {
-        // Dynamically linked libc pages count here; the static image is smaller.
-        assert!(rss <= 4096, "RSS {rss} KiB");
-    }
+    let rss = status_kib(sup.pid, "VmRSS:");
+    let anon = status_kib(sup.pid, "RssAnon:");
+    println!("RSS with 10 programs: {rss} KiB, of which anonymous {anon} KiB");
+    // File pages (the binary, a dynamically linked libc) depend on the build; the memory
+    // supervisord allocates itself is what must stay small.
+    assert!(anon <= 2048, "anonymous RSS {anon} KiB");
 }
 
 #[test]
