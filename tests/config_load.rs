@@ -519,3 +519,14 @@ fn supervisorctl_reads_only_its_section() {
         ".ini file does not include supervisorctl section"
     );
 }
+
+#[test]
+fn quoted_prefix_keeps_its_trailing_space() {
+    let (_d, c) = ok(
+        "qprefix",
+        "[supervisord]\n[program:web]\ncommand=/bin/true\nstdout_prefix=\"[%(program_name)s] \"\nstderr_prefix=\"\"\n",
+    );
+    let p = &c.groups[0].processes[0];
+    assert_eq!(p.stdout.prefix.as_deref(), Some("[web] "));
+    assert_eq!(p.stderr.prefix.as_deref(), Some(""));
+}

@@ -322,7 +322,7 @@ fn log_config(
             ),
         ));
     }
-    let prefix = v.get(&format!("{ch}_prefix"), names)?;
+    let prefix = v.get(&format!("{ch}_prefix"), names)?.map(unquote_prefix);
     let (capture_maxbytes, events_enabled) = c.capture[idx];
     Ok(LogConfig {
         file,
@@ -333,6 +333,15 @@ fn log_config(
         syslog,
         prefix,
     })
+}
+
+/// INI values lose their surrounding whitespace; a prefix written in double quotes keeps it
+/// (`stdout_prefix="[web] "`).
+fn unquote_prefix(s: String) -> String {
+    match s.strip_prefix('"').and_then(|r| r.strip_suffix('"')) {
+        Some(inner) => inner.to_string(),
+        None => s,
+    }
 }
 
 fn logfile_name(s: &str) -> Result<LogFile, String> {
