@@ -30,10 +30,12 @@
 
 mod ansi;
 mod auto;
+mod epoll;
 mod fdio;
 mod main_log;
 mod prefix;
 mod pump;
+mod pump_worker;
 mod rotate;
 mod sink;
 mod stream;
