@@ -139,13 +139,14 @@ less_than() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }
 
 cname() { echo "sv-e2e-$RUN_ID-$1"; }
 
-# start_container NAME IMAGE CONF: creates a container running IMAGE with CONF as its only
-# program file (in /etc/supervisor/conf.d/, included by the image's default config) and the
-# test programs in /e2e, then starts it.
+# start_container NAME IMAGE CONF [DOCKER_CREATE_ARGS...]: creates a container running IMAGE with
+# CONF as its only program file (in /etc/supervisor/conf.d/, included by the image's default
+# config) and the test programs in /e2e, then starts it.
 start_container() {
     local name=$1 image=$2 conf=$3 c
+    shift 3
     c=$(cname "$name")
-    timeout 30 docker create --name "$c" --label "$LABEL" --network none "$image" >/dev/null \
+    timeout 30 docker create --name "$c" --label "$LABEL" --network none "$@" "$image" >/dev/null \
         || { echo "docker create $c failed"; return 1; }
     if [ -n "$conf" ]; then
         timeout 30 docker cp "$conf" "$c:/etc/supervisor/conf.d/test.conf" \
@@ -452,6 +453,22 @@ check_example_includes() {
     remove_container includes
 }
 
+health() { docker inspect -f '{{.State.Health.Status}}' "$1" 2>/dev/null; }
+healthy() { [ "$(health "$1")" = healthy ]; }
+unhealthy() { [ "$(health "$1")" = unhealthy ]; }
+
+check_healthcheck() {
+    local c
+    c=$(cname health)
+    program web "/bin/sh /e2e/record.sh web" >"$WORK/health.conf"
+    start_container health "$IMAGE" "$WORK/health.conf" --health-cmd "supervisorctl status" \
+        --health-interval 1s --health-timeout 5s --health-retries 1 || return 1
+    wait_alive "$c" 20 healthy "$c" || { echo "never healthy (health: $(health "$c"))"; return 1; }
+    ctl "$c" stop web >/dev/null || { echo "supervisorctl stop web failed"; return 1; }
+    wait_alive "$c" 20 unhealthy "$c" || { echo "not unhealthy after stop (health: $(health "$c"))"; return 1; }
+    remove_container health
+}
+
 exited() { ! running "$1"; }
 
 # Extension: when an essential program fails for good, supervisord stops the others and exits
@@ -483,9 +500,8 @@ check_essential_exit_status() {
 setup() {
     local rc=0
     # Sourced, so that a dockerd it starts is our child: stopped and reaped by cleanup.
-    DOCKER_SETUP_STATE=$STATE_FILE
-    E2E_BASE_IMAGE=$BASE_IMAGE
-    # shellcheck source=scripts/docker-setup.sh
+    export DOCKER_SETUP_STATE=$STATE_FILE E2E_BASE_IMAGE=$BASE_IMAGE
+    # shellcheck source=docker-setup.sh source-path=SCRIPTDIR
     source "$REPO/scripts/docker-setup.sh" && docker_setup || rc=$?
     if [ $rc -eq 2 ]; then
         if [ "${CI:-}" = true ]; then
@@ -539,6 +555,8 @@ main() {
     check "example web-worker.conf: web answers, worker runs as nobody, prefixed logs" \
         check_example_web_worker
     check "example with-includes/: conf.d programs run" check_example_includes
+    check "docker health check with supervisorctl status: healthy, unhealthy after a stop" \
+        check_healthcheck
     check "essential program exits: the container exits with its status" \
         check_essential_exit_status
 
