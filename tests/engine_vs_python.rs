@@ -83,7 +83,7 @@ fn lifecycle(log: &str) -> BTreeMap<String, Vec<String>> {
         }
         let skip = if msg.starts_with("gave up") { 2 } else { 1 };
         let name = msg
-            .split(|c: char| c == ' ' || c == '\'')
+            .split([' ', '\''])
             .filter(|w| !w.is_empty())
             .nth(skip)
             .unwrap_or("")
