@@ -407,3 +407,139 @@ fn usage_errors() {
         "supervisorctl -- control applications run by supervisord from the cmd line.\n"
     ));
 }
+
+#[test]
+fn fg_forwards_stdin_lines() {
+    let h = Harness::new("fg", PROCS);
+    h.backend.set_state("web", ProcessState::Running, 5);
+    let o = ctl_with_stdin(&h.url(), &["fg", "web"], Some("hello\nworld\n"));
+    assert_eq!(
+        stdout(&o),
+        "==> Press Ctrl-C to exit <==\nExiting foreground\n"
+    );
+    assert_eq!(code(&o), 0);
+    assert_eq!(&*h.backend.stdin.lock().unwrap(), b"hello\nworld\n");
+    let o = h.ctl(&["fg", "grp:a"]);
+    assert_eq!(
+        (stdout(&o), code(&o)),
+        ("ERROR: process not running\n".to_string(), 1)
+    );
+    let o = h.ctl(&["fg", "nosuch"]);
+    assert_eq!(
+        (stdout(&o), code(&o)),
+        ("ERROR: bad process name supplied\n".to_string(), 1)
+    );
+    let o = h.ctl(&["fg", "a", "b"]);
+    assert_eq!(
+        (stdout(&o), code(&o)),
+        ("ERROR: too many process names supplied\n".to_string(), 1)
+    );
+    let o = h.ctl(&["fg"]);
+    assert!(stdout(&o).starts_with("ERROR: no process name supplied\nfg <process>"));
+}
+
+#[test]
+fn tail_f_streams_until_ctrl_c() {
+    use std::io::{Read, Write};
+    let h = Harness::new("tailf", PROCS);
+    let log = h.dir.0.join("web.out");
+    std::fs::write(&log, "first\n").unwrap();
+    let conf = h.dir.0.join("ctl.conf");
+    std::fs::write(&conf, "[supervisorctl]\n").unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_supervisorctl"))
+        .arg("-c")
+        .arg(&conf)
+        .args(["-s", &h.url(), "tail", "-f", "web"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut pipe = child.stdout.take().unwrap();
+    let pid = child.id() as i32;
+    let mut guard = Kill(child);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = pipe.read(&mut buf) {
+            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    let mut wait_for = |needle: &str, seen: &mut Vec<u8>| {
+        let end = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !String::from_utf8_lossy(seen).contains(needle) {
+            match rx.recv_timeout(end.saturating_duration_since(std::time::Instant::now())) {
+                Ok(d) => seen.extend_from_slice(&d),
+                Err(_) => return false,
+            }
+        }
+        true
+    };
+    assert!(wait_for("first\n", &mut seen));
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&log)
+        .unwrap()
+        .write_all(b"second\n")
+        .unwrap();
+    assert!(wait_for("second\n", &mut seen));
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(pid, libc::SIGINT) };
+    let status = guard.0.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+    assert!(
+        wait_for("second\n\n", &mut seen),
+        "{:?}",
+        String::from_utf8_lossy(&seen)
+    );
+    assert!(
+        String::from_utf8_lossy(&seen).starts_with("==> Press Ctrl-C to exit <==\nfirst\nsecond\n")
+    );
+}
+
+#[test]
+fn interactive_401_prompts_for_credentials() {
+    let auth = supervisor_rs::config::Auth {
+        username: "user".into(),
+        password: "123".into(),
+    };
+    let h = Harness::with("auth-shell", PROCS, Some(auth), Default::default());
+    let o = ctl_with_stdin(&h.url(), &[], Some("user\n123\nversion\n"));
+    let out = stdout(&o);
+    assert!(
+        out.starts_with("Server requires authentication\nUsername:\ngrp:a "),
+        "{out:?}"
+    );
+    assert!(
+        out.ends_with("supervisor> 4.3.0\nsupervisor> \n"),
+        "{out:?}"
+    );
+    let o = h.ctl(&["-u", "user", "-p", "123", "version"]);
+    assert_eq!(stdout(&o), "4.3.0\n");
+}
+
+#[test]
+fn open_switches_server_and_history_is_kept() {
+    let h = Harness::new("open", PROCS);
+    let o = h.ctl(&["open", "ftp://x"]);
+    assert_eq!(
+        (stdout(&o), code(&o)),
+        ("ERROR: url must be http:// or unix://\n".to_string(), 1)
+    );
+    let o = ctl_with_stdin("unix:///nonexistent.sock", &["open", &h.url()], None);
+    assert_eq!(stdout(&o).lines().count(), 5);
+    assert_eq!(code(&o), 0);
+    let history = h.dir.0.join("history");
+    let hist = history.display().to_string();
+    let o = ctl_with_stdin(&h.url(), &["-r", &hist], Some("version\n\npid\n"));
+    assert_eq!(code(&o), 0);
+    assert_eq!(std::fs::read_to_string(&history).unwrap(), "version\npid\n");
+}

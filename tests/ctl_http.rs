@@ -705,3 +705,47 @@ fn metrics_page_is_served() {
     assert_eq!(status_of(&resp), 200);
     assert!(String::from_utf8_lossy(&resp).contains("supervisord_state"));
 }
+
+#[test]
+fn get_all_process_info_with_200_programs_is_fast() {
+    let names: Vec<String> = (0..200).map(|i| format!("p{i:03}")).collect();
+    let procs: Vec<(&str, &str, i64)> = names
+        .iter()
+        .map(|n| (n.as_str(), n.as_str(), 999))
+        .collect();
+    let h = Harness::new("perf200", &procs);
+    for n in names.iter().step_by(2) {
+        h.backend.set_state(n, ProcessState::Running, 100);
+    }
+    let body = rpc_body("supervisor.getAllProcessInfo", &[]);
+    let req = format!(
+        "POST /RPC2 HTTP/1.1\r\nContent-Length: {}\r\n\r\n{}",
+        body.len(),
+        body
+    );
+    let mut s = UnixStream::connect(&h.socket).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut reader = std::io::BufReader::new(s.try_clone().unwrap());
+    let mut best = Duration::MAX;
+    for _ in 0..50 {
+        let started = Instant::now();
+        s.write_all(req.as_bytes()).unwrap();
+        let mut len = 0usize;
+        loop {
+            let mut line = String::new();
+            std::io::BufRead::read_line(&mut reader, &mut line).unwrap();
+            if line == "\r\n" {
+                break;
+            }
+            if let Some(v) = line.strip_prefix("Content-Length: ") {
+                len = v.trim().parse().unwrap();
+            }
+        }
+        let mut resp = vec![0u8; len];
+        reader.read_exact(&mut resp).unwrap();
+        best = best.min(started.elapsed());
+    }
+    eprintln!("getAllProcessInfo, 200 programs: best round trip {best:?}");
+    // Generous bound: debug build on a shared machine (release is several times faster).
+    assert!(best < Duration::from_millis(50), "{best:?}");
+}

@@ -42,6 +42,8 @@ pub struct Ctl {
     pub interactive: bool,
     pub prompt: String,
     pub exitstatus: i32,
+    /// Where the shell keeps the lines typed (`-r` / `history_file`).
+    pub history_file: Option<std::path::PathBuf>,
     out: io::BufWriter<io::Stdout>,
 }
 
@@ -226,12 +228,35 @@ impl Ctl {
             // No lock is held across commands: confirmations read stdin too.
             let stop = match io::stdin().read_line(&mut line) {
                 Ok(0) | Err(_) => self.onecmd("EOF"),
-                Ok(_) => self.onecmd(&line),
+                Ok(_) => {
+                    self.remember(&line);
+                    self.onecmd(&line)
+                }
             };
             self.flush();
             if stop {
                 break;
             }
+        }
+    }
+}
+
+impl Ctl {
+    /// Appends a typed line to the history file (one line per entry, like readline's).
+    fn remember(&self, line: &str) {
+        let line = line.trim_end_matches(['\r', '\n']);
+        let Some(path) = &self.history_file else {
+            return;
+        };
+        if line.trim().is_empty() {
+            return;
+        }
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path);
+        if let Ok(mut f) = file {
+            let _ = writeln!(f, "{line}");
         }
     }
 }
@@ -251,15 +276,18 @@ fn unreachable_command(ctl: &mut Ctl, cmd: &str) {
     ctl.exitstatus = exit::GENERIC;
 }
 
-/// Prints a prompt on stdout and reads a line from stdin (without echo when `secret` and stdin
-/// is a terminal).
+/// Prints a prompt and reads a line from stdin. A `secret` is read without echo from a
+/// terminal; without one its prompt goes to stderr, as Python's getpass does.
 fn read_prompted(prompt: &str, secret: bool) -> Option<String> {
-    print!("{prompt}");
-    let _ = io::stdout().flush();
-    let stdin = io::stdin();
     let echo_guard = if secret { errors::EchoOff::new() } else { None };
+    if secret && echo_guard.is_none() {
+        eprint!("{prompt}");
+    } else {
+        print!("{prompt}");
+        let _ = io::stdout().flush();
+    }
     let mut line = String::new();
-    let n = stdin.read_line(&mut line).ok()?;
+    let n = io::stdin().read_line(&mut line).ok()?;
     drop(echo_guard);
     if n == 0 {
         return None;
@@ -282,6 +310,7 @@ pub fn main(argv0: &str, args: Vec<std::ffi::OsString>) -> i32 {
         interactive: opts.interactive,
         prompt: opts.prompt,
         exitstatus: exit::SUCCESS,
+        history_file: opts.history_file,
         out: io::BufWriter::with_capacity(16 * 1024, io::stdout()),
     };
     if !opts.action.is_empty() {
