@@ -473,7 +473,7 @@ fn tail_f_streams_until_ctrl_c() {
         }
     });
     let mut seen = Vec::new();
-    let mut wait_for = |needle: &str, seen: &mut Vec<u8>| {
+    let wait_for = |needle: &str, seen: &mut Vec<u8>| {
         let end = std::time::Instant::now() + std::time::Duration::from_secs(10);
         while !String::from_utf8_lossy(seen).contains(needle) {
             match rx.recv_timeout(end.saturating_duration_since(std::time::Instant::now())) {
