@@ -187,7 +187,7 @@ program() {
     shift 2
     printf '[program:%s]\ncommand=%s\n' "$name" "$command"
     printf 'stdout_logfile=/dev/stdout\nstdout_logfile_maxbytes=0\nredirect_stderr=true\n'
-    printf 'stdout_prefix=[%%(program_name)s] \n'
+    printf 'stdout_prefix="[%%(program_name)s] "\n'
     local line
     for line in "$@"; do printf '%s\n' "$line"; done
     printf '\n'
@@ -265,7 +265,7 @@ check_status_table() {
         || { echo "lines do not match 'NAME RUNNING pid N, uptime H:MM:SS'"; return 1; }
 }
 
-logs_have_prefixed() { logs_have "$BASIC" "^\[$1\] ?$1 started$"; }
+logs_have_prefixed() { logs_have "$BASIC" "^\[$1\] $1 started$"; }
 
 check_logs_prefixed() {
     if ! wait_until 10 logs_have_prefixed alpha || ! wait_until 10 logs_have_prefixed beta; then
@@ -424,7 +424,7 @@ check_example_web_worker() {
     c=$(cname web-worker)
     start_with_config web-worker "$REPO/docker/examples/web-worker.conf" || return 1
     wait_alive "$c" 20 http_answers "$c" || { echo "web does not answer on :8080"; show_logs "$c"; return 1; }
-    if ! wait_alive "$c" 20 logs_have "$c" '^\[worker\] ?processed job 1$'; then
+    if ! wait_alive "$c" 20 logs_have "$c" '^\[worker\] processed job 1$'; then
         echo "no '[worker] processed job 1' in docker logs"
         show_logs "$c"
         return 1
@@ -440,7 +440,7 @@ check_example_includes() {
     c=$(cname includes)
     start_with_config includes "$dir/supervisord.conf" "$dir/conf.d" || return 1
     wait_alive "$c" 20 http_answers "$c" || { echo "web does not answer on :8080"; show_logs "$c"; return 1; }
-    if ! wait_alive "$c" 20 logs_have "$c" '^\[worker_1\] ?worker 1 alive$'; then
+    if ! wait_alive "$c" 20 logs_have "$c" '^\[worker_1\] worker 1 alive$'; then
         echo "no '[worker_1] worker 1 alive' in docker logs"
         show_logs "$c"
         return 1
