@@ -16,7 +16,9 @@ const PROGRAMS: &str = "\
 [program:bad]\ncommand={prog} sleep=2.5 exit=4\nstartsecs=1\nautorestart=false\n\n\
 [program:nosuch]\ncommand=no_such_command_xyz\nstartretries=0\n\n\
 [program:long]\ncommand={prog} sleep=100\nstartsecs=1\n\n\
-[program:stubborn]\ncommand={prog} ignore-term sleep=100\nstartsecs=1\nstopwaitsecs=1\n";
+[program:stubborn]\ncommand={prog} ignore-term sleep=100\nstartsecs=1\nstopwaitsecs=1\n\n\
+[program:graceful]\ncommand=/bin/sh -c \"trap 'exit 0' INT; while :; do sleep 0.1; done\"\n\
+startsecs=1\nstopsignal=INT\n";
 
 const KINDS: &[&str] = &[
     "spawned: '",
@@ -51,6 +53,7 @@ fn run(tag: &str, bin: &Path) -> String {
             "exited: bad",
             "success: stubborn",
             "success: long",
+            "success: graceful",
         ]
         .iter()
         .all(|n| l.contains(n))
