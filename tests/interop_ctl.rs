@@ -281,3 +281,147 @@ fn python_ctl_on_our_daemon_and_our_ctl_on_python_daemon_match_python_on_python(
     compare("python ctl on our daemon", &py_on_ours, &reference);
     compare("our ctl on python daemon", &ours_on_py, &reference);
 }
+
+const CONFIG_INFO_CONF: &str = r#"[supervisord]
+logfile=DIR/supervisord.log
+pidfile=DIR/supervisord.pid
+childlogdir=DIR
+user=root
+
+[unix_http_server]
+file=DIR/supervisor.sock
+
+[rpcinterface:supervisor]
+supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
+
+[program:a]
+command=sleep 100
+redirect_stderr=true
+directory=/tmp
+startsecs=0
+
+[program:b]
+command=sleep 100
+stdout_logfile=NONE
+user=nobody
+numprocs=2
+process_name=%(program_name)s_%(process_num)d
+priority=5
+startsecs=0
+stopsignal=INT
+exitcodes=0,2
+"#;
+
+/// getAllConfigInfo and getProcessInfo through Python's own XML-RPC client, one line per key.
+const DUMP: &str = r#"
+import re, sys, xmlrpc.client
+from supervisor.xmlrpc import SupervisorTransport
+url, d = sys.argv[1], sys.argv[2]
+p = xmlrpc.client.ServerProxy('http://127.0.0.1', transport=SupervisorTransport(None, None, url))
+def norm(v):
+    return re.sub(r'---supervisor-[^.]*\.log', '---supervisor-X.log', repr(v).replace(d, 'D'))
+for c in p.supervisor.getAllConfigInfo():
+    print(c['name'], [(k, norm(c[k])) for k in sorted(c)])
+i = p.supervisor.getProcessInfo('a')
+print('info', [(k, norm(i[k])) for k in sorted(i) if k not in ('now', 'start', 'pid', 'description', 'state', 'statename')])
+print('state', p.supervisor.getState(), p.supervisor.getIdentification(), p.supervisor.getAPIVersion())
+print(len(p.system.listMethods()), p.system.methodSignature('supervisor.signalProcess'))
+print(p.system.methodHelp('supervisor.getState'))
+"#;
+
+#[test]
+fn config_and_process_info_match_python() {
+    let Some(venv) = python_venv() else { return };
+    let dump = |kind: Kind, tag: &str| -> String {
+        let dir = TempDir::new(tag);
+        let conf = dir.0.join("supervisord.conf");
+        std::fs::write(
+            &conf,
+            CONFIG_INFO_CONF.replace("DIR", &dir.0.display().to_string()),
+        )
+        .unwrap();
+        let exe = match kind {
+            Kind::Ours => PathBuf::from(env!("CARGO_BIN_EXE_supervisord")),
+            Kind::Python => venv.join("bin/supervisord"),
+        };
+        let child = Command::new(exe)
+            .args(["-n", "-c"])
+            .arg(&conf)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let daemon = Daemon {
+            dir,
+            child: Some(child),
+        };
+        assert!(wait_until(Duration::from_secs(20), || daemon
+            .socket()
+            .exists()));
+        let out = Command::new(venv.join("bin/python"))
+            .args(["-c", DUMP, &daemon.url()])
+            .arg(daemon.dir.0.display().to_string())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let python = dump(Kind::Python, "ci-py");
+    let ours = dump(Kind::Ours, "ci-ours");
+    let diffs: Vec<String> = python
+        .lines()
+        .zip(ours.lines())
+        .filter(|(a, b)| a != b)
+        .map(|(a, b)| format!("python: {a}\nours:   {b}"))
+        .collect();
+    assert!(diffs.is_empty(), "{}", diffs.join("\n"));
+    assert_eq!(python.lines().count(), ours.lines().count());
+}
+
+#[test]
+fn our_tail_f_follows_python_daemon_logs() {
+    let Some(venv) = python_venv() else { return };
+    let daemon = Daemon::start(Kind::Python, &venv, "tailf-py");
+    daemon.settle(&venv);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_supervisorctl"))
+        .args(["-s", &daemon.url(), "tail", "-f", "echoer"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut pipe = child.stdout.take().unwrap();
+    struct Kill(Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _guard = Kill(child);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::Read;
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = pipe.read(&mut buf) {
+            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    let end = std::time::Instant::now() + Duration::from_secs(20);
+    while !String::from_utf8_lossy(&seen).contains("hello\n") {
+        match rx.recv_timeout(end.saturating_duration_since(std::time::Instant::now())) {
+            Ok(d) => seen.extend_from_slice(&d),
+            Err(_) => break,
+        }
+    }
+    assert_eq!(
+        String::from_utf8_lossy(&seen),
+        "==> Press Ctrl-C to exit <==\nhello\n"
+    );
+}

@@ -453,9 +453,22 @@ impl Rpc {
         for group in self.backend.pending_groups() {
             let inuse = active.contains(&group.name);
             for process in &group.processes {
+                let auto_paths = if inuse {
+                    let ns = process.namespec();
+                    let path = |c| {
+                        self.backend
+                            .log_path(&ns, c)
+                            .ok()
+                            .flatten()
+                            .map(|p| p.display().to_string())
+                    };
+                    (path(Channel::Stdout), path(Channel::Stderr))
+                } else {
+                    (None, None)
+                };
                 rows.push((
                     process.name.clone(),
-                    config_info_value(&group, process, inuse),
+                    config_info_value(&group, process, inuse, auto_paths),
                 ));
             }
         }
@@ -701,16 +714,23 @@ pub fn process_info_value(info: &ProcessInfo, now: i64) -> Value {
     Value::Struct(fields)
 }
 
-fn log_file_value(f: &LogFile) -> Value {
+fn log_file_value(f: &LogFile, resolved: Option<String>) -> Value {
     match f {
         LogFile::None => Value::str("none"),
-        LogFile::Auto => Value::str("auto"),
+        LogFile::Auto => Value::str(resolved.unwrap_or_else(|| "auto".into())),
         LogFile::Syslog => Value::str("syslog"),
         LogFile::Path(p) => Value::str(p.display().to_string()),
     }
 }
 
-fn config_info_value(group: &GroupConfig, p: &ProcessConfig, inuse: bool) -> Value {
+/// `auto_paths`: the files AUTO logs were given when the group was created (in use only);
+/// Supervisor reports those paths, and `'auto'` for groups not created yet.
+fn config_info_value(
+    group: &GroupConfig,
+    p: &ProcessConfig,
+    inuse: bool,
+    auto_paths: (Option<String>, Option<String>),
+) -> Value {
     let int = |i: u64| capped(i64::try_from(i).unwrap_or(i64::MAX));
     let opt_str = |s: Option<String>| s.map(Value::Str).unwrap_or_else(|| Value::str("none"));
     Value::Struct(vec![
@@ -753,7 +773,10 @@ fn config_info_value(group: &GroupConfig, p: &ProcessConfig, inuse: bool) -> Val
             "stdout_events_enabled".into(),
             Value::Bool(p.stdout.events_enabled),
         ),
-        ("stdout_logfile".into(), log_file_value(&p.stdout.file)),
+        (
+            "stdout_logfile".into(),
+            log_file_value(&p.stdout.file, auto_paths.0),
+        ),
         (
             "stdout_logfile_backups".into(),
             Value::Int(i64::from(p.stdout.backups)),
@@ -775,7 +798,7 @@ fn config_info_value(group: &GroupConfig, p: &ProcessConfig, inuse: bool) -> Val
             if p.redirect_stderr {
                 Value::str("none")
             } else {
-                log_file_value(&p.stderr.file)
+                log_file_value(&p.stderr.file, auto_paths.1)
             },
         ),
         (
@@ -784,10 +807,10 @@ fn config_info_value(group: &GroupConfig, p: &ProcessConfig, inuse: bool) -> Val
         ),
         ("stderr_logfile_maxbytes".into(), int(p.stderr.maxbytes)),
         ("stderr_syslog".into(), Value::Bool(p.stderr.syslog)),
-        // `serverurl=AUTO` is `None` in the model and `'auto'` on the wire.
+        // Supervisor turns both the default and `serverurl=AUTO` into None → 'none'.
         (
             "serverurl".into(),
-            Value::str(p.serverurl.clone().unwrap_or_else(|| "auto".into())),
+            Value::str(p.serverurl.clone().unwrap_or_else(|| "none".into())),
         ),
     ])
 }
