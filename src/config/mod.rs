@@ -17,6 +17,7 @@ mod ini;
 mod load;
 mod model;
 mod overrides;
+mod passwd;
 mod program;
 mod pystr;
 mod search;

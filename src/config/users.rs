@@ -2,8 +2,13 @@
 
 use super::datatypes::Conv;
 use super::model::UserSpec;
+use super::passwd;
 use nix::unistd::{Gid, Group, Uid, User};
 use std::ffi::CString;
+use std::path::{Path, PathBuf};
+
+const PASSWD: &str = "/etc/passwd";
+const GROUP: &str = "/etc/group";
 
 fn numeric(s: &str) -> Option<u32> {
     s.trim().parse::<u32>().ok()
@@ -11,6 +16,9 @@ fn numeric(s: &str) -> Option<u32> {
 
 /// A user name or numeric uid that must exist: uid, primary gid, supplementary groups, home.
 pub fn resolve_user(name: &str) -> Conv<UserSpec> {
+    if let Some(spec) = from_files(name, Path::new(PASSWD), Path::new(GROUP)) {
+        return Ok(spec);
+    }
     let user = match numeric(name) {
         Some(uid) => User::from_uid(Uid::from_raw(uid))
             .ok()
@@ -31,6 +39,25 @@ pub fn resolve_user(name: &str) -> Conv<UserSpec> {
     })
 }
 
+/// The user from the passwd/group files, by name or numeric uid.
+fn from_files(name: &str, passwd_path: &Path, group_path: &Path) -> Option<UserSpec> {
+    let uid = numeric(name);
+    let entry = passwd::passwd_entries(passwd_path)
+        .into_iter()
+        .find(|e| match uid {
+            Some(uid) => e.uid == uid,
+            None => e.name == name.trim(),
+        })?;
+    let groups = passwd::groups_of(&passwd::group_entries(group_path), &entry.name, entry.gid);
+    Some(UserSpec {
+        name: entry.name,
+        uid: entry.uid,
+        gid: entry.gid,
+        groups,
+        home: PathBuf::from(entry.home),
+    })
+}
+
 /// Every group the user belongs to (including the primary one), as `initgroups` would set.
 fn supplementary_groups(name: &str, gid: Gid) -> Vec<u32> {
     let Ok(cname) = CString::new(name) else {
@@ -47,6 +74,15 @@ pub fn name_to_uid(name: &str) -> Conv<u32> {
 }
 
 pub fn name_to_gid(name: &str) -> Conv<u32> {
+    let from_file = passwd::group_entries(Path::new(GROUP))
+        .into_iter()
+        .find(|g| match numeric(name) {
+            Some(gid) => g.gid == gid,
+            None => g.name == name.trim(),
+        });
+    if let Some(g) = from_file {
+        return Ok(g.gid);
+    }
     match numeric(name) {
         Some(gid) => Group::from_gid(Gid::from_raw(gid))
             .ok()
@@ -76,6 +112,25 @@ pub fn colon_separated_user_group(s: &str) -> Conv<(u32, u32)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn files_are_read_without_nss() {
+        let dir = std::env::temp_dir().join(format!("svrs-users-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (pw, gr) = (dir.join("passwd"), dir.join("group"));
+        std::fs::write(&pw, "app:x:4321:4321::/srv/app:/bin/sh\n").unwrap();
+        std::fs::write(&gr, "app:x:4321:\nlogs:x:4400:app\n").unwrap();
+        let spec = from_files("app", &pw, &gr).expect("app from files");
+        assert_eq!((spec.uid, spec.gid), (4321, 4321));
+        assert_eq!(spec.groups, vec![4321, 4400]);
+        assert_eq!(spec.home, PathBuf::from("/srv/app"));
+        assert_eq!(
+            from_files("4321", &pw, &gr).map(|s| s.name),
+            Some("app".into())
+        );
+        assert!(from_files("nobody-here", &pw, &gr).is_none());
+        let _ = std::fs::remove_dir_all(dir);
+    }
 
     #[test]
     fn root_resolves_by_name_and_id() {
