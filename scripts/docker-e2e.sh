@@ -92,6 +92,8 @@ cleanup() {
             timeout 60 docker rm -f $ids >/dev/null 2>&1
         fi
         if [ "${E2E_KEEP:-0}" != 1 ]; then
+            # Derived images first: they are children of the scratch image.
+            timeout 60 docker image prune -f --filter "label=$LABEL" >/dev/null 2>&1
             timeout 60 docker rmi -f "$IMAGE" "$SCRATCH_IMAGE" >/dev/null 2>&1
         fi
         # The base image is ours too; only remove it along with an engine we started.
@@ -453,6 +455,33 @@ check_example_includes() {
     remove_container includes
 }
 
+# build_derived TAG CONF: builds an image FROM the scratch image with CONF in conf.d and a
+# `RUN ["supervisord", "--check-config"]` step, as docker/README.md recommends.
+build_derived() {
+    local dir=$WORK/derived
+    rm -rf "$dir" && mkdir -p "$dir" && cp "$2" "$dir/app.conf" || return 1
+    # The label marks the intermediate images too, for cleanup.
+    printf 'FROM %s\nLABEL %s\nCOPY app.conf /etc/supervisor/conf.d/\nRUN ["supervisord", "--check-config"]\n' \
+        "$SCRATCH_IMAGE" "$LABEL" >"$dir/Dockerfile"
+    timeout 120 docker build --force-rm -q -t "$1" "$dir" 2>&1
+}
+
+check_config_check_in_build() {
+    local tag=supervisord-rs-e2e/derived:$RUN_ID out
+    printf '[program:app]\ncommand=/usr/local/bin/supervisorctl pid\n' >"$WORK/good.conf"
+    printf '[program:app]\ncommand=/usr/local/bin/supervisorctl pid\nstartsecs=soon\n' \
+        >"$WORK/bad.conf"
+    out=$(build_derived "$tag" "$WORK/good.conf") || { echo "valid config: build failed"; echo "$out"; return 1; }
+    timeout 60 docker rmi -f "$tag" >/dev/null 2>&1
+    if out=$(build_derived "$tag" "$WORK/bad.conf"); then
+        timeout 60 docker rmi -f "$tag" >/dev/null 2>&1
+        echo "invalid config: the build succeeded"
+        return 1
+    fi
+    grep -q "app.conf:3: \[program:app\] startsecs" <<<"$out" \
+        || { echo "the build error does not name the file, line and option:"; echo "$out"; return 1; }
+}
+
 health() { docker inspect -f '{{.State.Health.Status}}' "$1" 2>/dev/null; }
 healthy() { [ "$(health "$1")" = healthy ]; }
 unhealthy() { [ "$(health "$1")" = unhealthy ]; }
@@ -557,6 +586,8 @@ main() {
     check "example with-includes/: conf.d programs run" check_example_includes
     check "docker health check with supervisorctl status: healthy, unhealthy after a stop" \
         check_healthcheck
+    check "RUN supervisord --check-config in a derived image fails the build on a bad config" \
+        check_config_check_in_build
     check "essential program exits: the container exits with its status" \
         check_essential_exit_status
 
