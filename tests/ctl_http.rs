@@ -749,3 +749,31 @@ fn get_all_process_info_with_200_programs_is_fast() {
     // Generous bound: debug build on a shared machine (release is several times faster).
     assert!(best < Duration::from_millis(50), "{best:?}");
 }
+
+#[test]
+fn log_streams_leave_room_for_rpc() {
+    let options = ServerOptions {
+        max_connections: 4,
+        ..ServerOptions::default()
+    };
+    let h = Harness::with("streams", PROCS, None, options);
+    std::fs::write(h.dir.0.join("web.out"), "x\n").unwrap();
+    let open_stream = || {
+        let mut s = UnixStream::connect(&h.socket).unwrap();
+        s.write_all(b"GET /logtail/web HTTP/1.1\r\n\r\n").unwrap();
+        let mut seen = Vec::new();
+        let ok = read_until(&mut s, &mut seen, "\r\n\r\n");
+        (s, ok, status_of(&seen))
+    };
+    let (a, _, sa) = open_stream();
+    let (b, _, sb) = open_stream();
+    assert_eq!((sa, sb), (200, 200));
+    let (_c, _, sc) = open_stream();
+    assert_eq!(sc, 503);
+    assert_eq!(
+        value(call(&h, "supervisor.getAPIVersion", &[])),
+        Value::str("3.0")
+    );
+    drop((a, b));
+    assert!(wait_until(Duration::from_secs(10), || open_stream().2 == 200));
+}

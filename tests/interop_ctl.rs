@@ -425,3 +425,61 @@ fn our_tail_f_follows_python_daemon_logs() {
         "==> Press Ctrl-C to exit <==\nhello\n"
     );
 }
+
+#[test]
+fn stale_socket_and_second_daemon_behave_like_python() {
+    let Some(venv) = python_venv() else { return };
+    for kind in [Kind::Python, Kind::Ours] {
+        let dir = TempDir::new("stale");
+        let conf = dir.0.join("supervisord.conf");
+        std::fs::write(
+            &conf,
+            CONFIG_INFO_CONF.replace("DIR", &dir.0.display().to_string()),
+        )
+        .unwrap();
+        let socket = dir.0.join("supervisor.sock");
+        drop(std::os::unix::net::UnixListener::bind(&socket).unwrap());
+        let exe = match kind {
+            Kind::Ours => PathBuf::from(env!("CARGO_BIN_EXE_supervisord")),
+            Kind::Python => venv.join("bin/supervisord"),
+        };
+        let err_file = dir.0.join("first.err");
+        let child = Command::new(&exe)
+            .args(["-n", "-c"])
+            .arg(&conf)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&err_file).unwrap())
+            .spawn()
+            .unwrap();
+        let daemon = Daemon {
+            dir,
+            child: Some(child),
+        };
+        let url = daemon.url();
+        assert!(wait_until(Duration::from_secs(20), || {
+            stdout(&py_ctl(&venv, &url, &["pid"], None))
+                .trim()
+                .parse::<i32>()
+                .is_ok()
+        }));
+        let err = std::fs::read_to_string(&err_file).unwrap();
+        assert!(
+            err.contains(&format!("Unlinking stale socket {}\n", socket.display())),
+            "{err}"
+        );
+        let second = Command::new(&exe)
+            .args(["-n", "-c"])
+            .arg(&conf)
+            .output()
+            .unwrap();
+        assert_eq!(second.status.code(), Some(2));
+        let text =
+            String::from_utf8_lossy(&second.stderr).replace(&exe.display().to_string(), "EXE");
+        assert!(
+            text.ends_with("Error: Another program is already listening on a port that one of our HTTP servers is configured to use.  Shut this program down first before starting supervisord.\nFor help, use EXE -h\n"),
+            "{text}"
+        );
+        // The first daemon still answers.
+        assert_eq!(stdout(&py_ctl(&venv, &url, &["version"], None)), "4.3.0\n");
+    }
+}

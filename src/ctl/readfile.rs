@@ -6,6 +6,10 @@ use std::path::Path;
 
 use super::backend::{faults, Fault};
 
+/// Most bytes one read returns: a request for a whole multi-gigabyte log must not exhaust the
+/// daemon's memory (Supervisor has no cap).
+pub const MAX_READ: u64 = 64 * 1024 * 1024;
+
 /// `readFile(path, offset, length)`: negative offset with length 0 → the last |offset| bytes;
 /// offset ≥ 0 → from offset, `length` bytes (0 = to EOF). Other combinations → BAD_ARGUMENTS;
 /// I/O errors → FAILED.
@@ -31,7 +35,8 @@ pub fn read_file(path: &Path, offset: i64, length: i64) -> Result<Vec<u8>, Fault
         };
         (start, want)
     };
-    read_range(&mut f, start, want.min(size.saturating_sub(start))).map_err(failed)
+    let want = want.min(size.saturating_sub(start)).min(MAX_READ);
+    read_range(&mut f, start, want).map_err(failed)
 }
 
 /// `tailFile(path, offset, length)` → (data, new offset = file size, overflow).
@@ -61,7 +66,7 @@ pub fn tail_file(path: &Path, offset: i64, length: i64) -> (Vec<u8>, i64, bool) 
     let data = if length == 0 {
         Vec::new()
     } else {
-        match read_range(&mut f, offset as u64, length as u64) {
+        match read_range(&mut f, offset as u64, (length as u64).min(MAX_READ)) {
             Ok(d) => d,
             Err(_) => return (Vec::new(), offset, false),
         }

@@ -46,6 +46,9 @@ impl Default for ServerOptions {
 struct Shared {
     rpc: Rpc,
     options: ServerOptions,
+    /// Live log-tail streams: they last as long as their clients, so they may use only half
+    /// of the connection slots and RPC calls always find room.
+    streams: AtomicUsize,
 }
 
 enum Conn {
@@ -195,6 +198,7 @@ pub fn start_with(
     let shared = Arc::new(Shared {
         rpc: Rpc::new(backend),
         options,
+        streams: AtomicUsize::new(0),
     });
     let handle = ServerHandle {
         running: Mutex::new(Vec::new()),
@@ -412,10 +416,10 @@ fn accept_loop(bound: Bound, auth: Option<Arc<Auth>>, shared: Arc<Shared>, stop:
     }
 }
 
-/// Decrements the live-connection count when a connection thread ends (even by panic).
-struct ActiveGuard(Arc<AtomicUsize>);
+/// Decrements a live count when dropped (even by a panic unwinding).
+struct ActiveGuard<C: std::ops::Deref<Target = AtomicUsize>>(C);
 
-impl Drop for ActiveGuard {
+impl<C: std::ops::Deref<Target = AtomicUsize>> Drop for ActiveGuard<C> {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::SeqCst);
     }
@@ -637,6 +641,13 @@ fn handle_logtail(
     ];
     let fd = out.raw_fd();
     let writer = out.try_clone()?;
+    if shared.streams.fetch_add(1, Ordering::SeqCst) >= (shared.options.max_connections / 2).max(1)
+    {
+        shared.streams.fetch_sub(1, Ordering::SeqCst);
+        http::write_error(out, request.version, 503)?;
+        return Ok(false);
+    }
+    let _slot = ActiveGuard(&shared.streams);
     let body = http::BodyStream::start(writer, request.version, &headers)?;
     if let Err(e) = logtail::stream(&path, body, fd) {
         log::debug!("log tail of {} ended: {e}", path.display());
