@@ -543,3 +543,33 @@ fn open_switches_server_and_history_is_kept() {
     assert_eq!(code(&o), 0);
     assert_eq!(std::fs::read_to_string(&history).unwrap(), "version\npid\n");
 }
+
+#[test]
+fn server_without_supervisor_namespace() {
+    let h = Harness::custom("no-ns", PROCS, None, Default::default(), |c| {
+        c.rpcinterface_supervisor = false
+    });
+    let sorry = "Sorry, supervisord responded but did not recognize the supervisor namespace commands that supervisorctl uses to control it.  Please check that the [rpcinterface:supervisor] section is enabled in the configuration file (see sample.conf).\n";
+    let o = h.ctl(&["status"]);
+    assert_eq!((stdout(&o), code(&o)), (sorry.to_string(), 4));
+    let o = h.ctl(&["start", "web"]);
+    assert_eq!((stdout(&o), code(&o)), (sorry.to_string(), 3));
+}
+
+#[test]
+fn socket_owner_is_set_when_configured() {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("note: skipping chown check (not root)");
+        return;
+    }
+    let h = Harness::custom("chown", PROCS, None, Default::default(), |c| {
+        if let Some(u) = c.unix_http_server.as_mut() {
+            u.chown = Some((65534, 65534));
+            u.chmod = 0o770;
+        }
+    });
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let meta = std::fs::metadata(&h.socket).unwrap();
+    assert_eq!((meta.uid(), meta.gid()), (65534, 65534));
+    assert_eq!(meta.permissions().mode() & 0o777, 0o770);
+}

@@ -402,8 +402,20 @@ impl Harness {
         auth: Option<Auth>,
         options: ServerOptions,
     ) -> Harness {
+        Harness::custom(tag, procs, auth, options, |_| {})
+    }
+
+    /// Like [`Harness::with`], with a last change to the config before the server starts.
+    pub fn custom(
+        tag: &str,
+        procs: &[(&str, &str, i64)],
+        auth: Option<Auth>,
+        options: ServerOptions,
+        change: impl FnOnce(&mut Config),
+    ) -> Harness {
         let dir = TempDir::new(tag);
-        let config = make_config(&dir.0, procs, auth);
+        let mut config = make_config(&dir.0, procs, auth);
+        change(&mut config);
         let socket = dir.0.join("supervisor.sock");
         let backend = MockBackend::new(config);
         let server =
