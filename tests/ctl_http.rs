@@ -82,7 +82,7 @@ fn bad_requests_get_4xx_and_the_server_keeps_serving() {
         (b"GET /RPC2 HTTP/1.0\r\n\r\n", 400),
         (b"PUT /RPC2 HTTP/1.0\r\n\r\n", 405),
         (b"GET /nosuch HTTP/1.0\r\n\r\n", 404),
-        (b"GET / HTTP/1.0\r\n\r\n", 404),
+        (b"GET /index.htm HTTP/1.0\r\n\r\n", 404),
         (
             b"POST /RPC2 HTTP/1.0\r\nContent-Length: 999999999\r\n\r\n",
             413,
@@ -776,4 +776,51 @@ fn log_streams_leave_room_for_rpc() {
     );
     drop((a, b));
     assert!(wait_until(Duration::from_secs(10), || open_stream().2 == 200));
+}
+
+#[test]
+fn web_ui_status_page_and_actions() {
+    let h = Harness::new("webui", PROCS);
+    let t = Duration::from_secs(10);
+    let page = raw_request(&h.socket, b"GET / HTTP/1.0\r\n\r\n", t);
+    assert_eq!(status_of(&page), 200);
+    let text = String::from_utf8_lossy(&page);
+    assert!(text.contains("<title>Supervisor Status</title>"), "{text}");
+    assert!(text.contains("tail.html?processname=grp:a"), "{text}");
+    assert!(
+        text.contains("index.html?processname=web&amp;action=start"),
+        "{text}"
+    );
+    let resp = raw_request(
+        &h.socket,
+        b"GET /index.html?processname=web&action=start HTTP/1.0\r\n\r\n",
+        t,
+    );
+    assert_eq!(status_of(&resp), 302);
+    assert!(
+        String::from_utf8_lossy(&resp).contains("Location: /?message=Process%20web%20started\r\n")
+    );
+    assert_eq!(h.backend.process_info_state("web"), ProcessState::Running);
+    let resp = raw_request(
+        &h.socket,
+        b"GET /?message=hello%20there HTTP/1.0\r\n\r\n",
+        t,
+    );
+    assert!(String::from_utf8_lossy(&resp).contains("<div class=\"status_msg\">hello there</div>"));
+    let resp = raw_request(
+        &h.socket,
+        b"GET /index.html?processname=nosuch&action=stop HTTP/1.0\r\n\r\n",
+        t,
+    );
+    assert!(String::from_utf8_lossy(&resp)
+        .contains("Location: /?message=No%20such%20process%20named%20nosuch\r\n"));
+    let resp = raw_request(&h.socket, b"GET /ok.html HTTP/1.0\r\n\r\n", t);
+    assert_eq!(body_of(&resp), b"OK");
+    std::fs::write(h.dir.0.join("web.out"), "tail <me>\n").unwrap();
+    let resp = raw_request(
+        &h.socket,
+        b"GET /tail.html?processname=web HTTP/1.0\r\n\r\n",
+        t,
+    );
+    assert!(String::from_utf8_lossy(&resp).contains("<pre>tail &lt;me&gt;\n</pre>"));
 }

@@ -43,6 +43,11 @@ pub fn local_stop_time(epoch: i64) -> String {
     local_strftime(epoch, c"%b %d %I:%M %p")
 }
 
+/// Python's `time.ctime()`: `Wed Nov 25 13:06:38 2026` in local time.
+pub fn local_ctime(epoch: i64) -> String {
+    local_strftime(epoch, c"%a %b %e %H:%M:%S %Y")
+}
+
 extern "C" {
     /// POSIX tzset(3) (not exported by the libc crate): reads TZ so localtime_r honours it.
     fn tzset();

@@ -13,6 +13,7 @@ pub mod readfile;
 pub mod rpc;
 pub mod server;
 pub mod sha1;
+pub mod webui;
 pub mod xmlrpc;
 
 pub use server::{start, start_with, ServerHandle, ServerOptions};

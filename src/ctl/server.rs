@@ -16,7 +16,7 @@ use std::time::Duration;
 use super::backend::{Backend, Channel};
 use super::http::{self, Limits, ReadError, Request, Version};
 use super::rpc::{split_namespec, Rpc};
-use super::{logtail, xmlrpc};
+use super::{logtail, webui, xmlrpc};
 use crate::config::{Auth, Config};
 
 pub const ADDRESS_IN_USE: &str = "Another program is already listening on a port that one of our HTTP servers is configured to use.  Shut this program down first before starting supervisord.";
@@ -554,8 +554,37 @@ fn handle(
         )?;
         return Ok(request.keep_alive());
     }
-    http::write_error(out, request.version, 404)?;
-    Ok(false)
+    let query = request.target.split_once('?').map(|(_, q)| q).unwrap_or("");
+    let body = if method == "POST" {
+        request.body.as_slice()
+    } else {
+        &[]
+    };
+    let keep = request.keep_alive();
+    match webui::handle(&shared.rpc, &path, query, body) {
+        webui::Page::Html(html) => {
+            let headers = [("Content-Type", "text/html")];
+            http::write_response(out, request.version, 200, &headers, html.as_bytes(), keep)?;
+            Ok(keep)
+        }
+        webui::Page::Text(text) => {
+            let headers = [("Content-Type", "text/plain")];
+            http::write_response(out, request.version, 200, &headers, text.as_bytes(), keep)?;
+            Ok(keep)
+        }
+        webui::Page::Redirect(location) => {
+            let headers = [
+                ("Location", location.as_str()),
+                ("Content-Type", "text/html"),
+            ];
+            http::write_response(out, request.version, 302, &headers, b"", keep)?;
+            Ok(keep)
+        }
+        webui::Page::NotFound => {
+            http::write_error(out, request.version, 404)?;
+            Ok(false)
+        }
+    }
 }
 
 fn handle_rpc(request: &Request, out: &mut Conn, shared: &Shared) -> io::Result<bool> {

@@ -201,6 +201,11 @@ impl MockBackend {
         }
     }
 
+    pub fn process_info_state(&self, namespec: &str) -> ProcessState {
+        self.with_proc(namespec, |p| p.state)
+            .expect("known process")
+    }
+
     fn record(&self, call: String) {
         self.calls.lock().unwrap().push(call);
     }
