@@ -96,7 +96,7 @@ fn run_action(rpc: &Rpc, action: &str, namespec: Option<&str>) -> String {
             Some((code, text)) => format!("unexpected rpc fault [{code}] {text}"),
         },
         "restart" => {
-            let _ = rpc.call("supervisor.stopProcess", &[name.clone()]);
+            let _ = rpc.call("supervisor.stopProcess", std::slice::from_ref(&name));
             let _ = rpc.call("supervisor.startProcess", &[name]);
             format!("Process {ns} restarted")
         }
