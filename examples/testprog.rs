@@ -183,16 +183,7 @@ fn main() {
             "append" => append(v, &format!("start {} {}\n", std::process::id(), now_ms())),
             "env" => write_env(v),
             "record" => {
-                let c = CString::new(v).unwrap();
-                // SAFETY: opening a file for appends.
-                let fd = unsafe {
-                    libc::open(
-                        c.as_ptr(),
-                        libc::O_WRONLY | libc::O_CREAT | libc::O_APPEND,
-                        0o644,
-                    )
-                };
-                RECORD_FD.store(fd, Ordering::SeqCst);
+                // Handlers first: the test takes the file's existence as "ready for signals".
                 for s in [
                     libc::SIGTERM,
                     libc::SIGINT,
@@ -206,6 +197,16 @@ fn main() {
                 ] {
                     handle(s);
                 }
+                let c = CString::new(v).unwrap();
+                // SAFETY: opening a file for appends.
+                let fd = unsafe {
+                    libc::open(
+                        c.as_ptr(),
+                        libc::O_WRONLY | libc::O_CREAT | libc::O_APPEND,
+                        0o644,
+                    )
+                };
+                RECORD_FD.store(fd, Ordering::SeqCst);
             }
             "ignore-term" => {
                 o.ignore_term = true;
