@@ -255,3 +255,45 @@ fn python_and_ours_agree_when_the_server_is_down() {
     }
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
 }
+
+#[test]
+fn usage_errors_match_python() {
+    let Some(venv) = python_venv() else { return };
+    let dir = TempDir::new("py-usage");
+    let nosec = dir.0.join("nosec.conf");
+    std::fs::write(&nosec, "[supervisord]\n").unwrap();
+    let nosec = nosec.display().to_string();
+    let dirarg = dir.0.display().to_string();
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["-c", "/nonexistent-ctl.conf", "status"],
+        vec!["-c", &nosec, "status"],
+        vec!["-c", &dirarg, "status"],
+        vec!["-s", "x", "status"],
+        vec!["-s", "ftp://x/y", "status"],
+        vec!["--bogus"],
+        vec!["-c"],
+        vec!["-s", "unix:///nonexistent-ctl.sock", "-i", "version"],
+    ];
+    let ours_exe = env!("CARGO_BIN_EXE_supervisorctl");
+    let py_exe = venv.join("bin/supervisorctl");
+    for args in cases {
+        let a = std::process::Command::new(ours_exe)
+            .args(&args)
+            .output()
+            .unwrap();
+        let b = std::process::Command::new(&py_exe)
+            .args(&args)
+            .output()
+            .unwrap();
+        let clean = |o: &std::process::Output, exe: &str| {
+            let text = format!("{}{}", stdout(o), String::from_utf8_lossy(&o.stderr));
+            normalize(&text.replace(exe, "EXE"))
+        };
+        assert_eq!(
+            clean(&a, ours_exe),
+            clean(&b, &py_exe.display().to_string()),
+            "{args:?}"
+        );
+        assert_eq!(a.status.code(), b.status.code(), "{args:?}");
+    }
+}
