@@ -297,3 +297,62 @@ fn usage_errors_match_python() {
         assert_eq!(a.status.code(), b.status.code(), "{args:?}");
     }
 }
+
+#[test]
+fn xml_serializer_matches_python_dumps_byte_for_byte() {
+    use supervisor_rs::ctl::xmlrpc::{dumps_call, dumps_fault, dumps_response, Value};
+    let Some(venv) = python_venv() else { return };
+    let script = r#"
+import xmlrpc.client as x, sys
+v = [{'name': 'a<b>&c', 'pid': -5, 'ok': True, 'no': False, 'empty': '', 'list': [], 'nested': {'k': [1, 'two', {}]}},
+     'unicode é ✓', 2147483647]
+sys.stdout.write(x.dumps((v,), methodresponse=True))
+sys.stdout.write('----\n')
+sys.stdout.write(x.dumps(x.Fault(70, 'NOT_RUNNING: web')))
+sys.stdout.write('----\n')
+sys.stdout.write(x.dumps(('web', 'HUP'), 'supervisor.signalProcess'))
+"#;
+    let out = std::process::Command::new(venv.join("bin/python"))
+        .args(["-c", script])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let python = String::from_utf8(out.stdout).unwrap();
+    let value = Value::Array(vec![
+        Value::Struct(vec![
+            ("name".into(), Value::str("a<b>&c")),
+            ("pid".into(), Value::Int(-5)),
+            ("ok".into(), Value::Bool(true)),
+            ("no".into(), Value::Bool(false)),
+            ("empty".into(), Value::str("")),
+            ("list".into(), Value::Array(vec![])),
+            (
+                "nested".into(),
+                Value::Struct(vec![(
+                    "k".into(),
+                    Value::Array(vec![
+                        Value::Int(1),
+                        Value::str("two"),
+                        Value::Struct(vec![]),
+                    ]),
+                )]),
+            ),
+        ]),
+        Value::str("unicode é ✓"),
+        Value::Int(2147483647),
+    ]);
+    let ours = format!(
+        "{}----\n{}----\n{}",
+        dumps_response(&value),
+        dumps_fault(70, "NOT_RUNNING: web"),
+        dumps_call(
+            "supervisor.signalProcess",
+            &[Value::str("web"), Value::str("HUP")]
+        )
+    );
+    assert_eq!(ours, python);
+}

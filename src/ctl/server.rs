@@ -511,7 +511,7 @@ fn handle(
     }
     let path = request.path();
     let method = request.method.as_str();
-    if !matches!(method, "GET" | "POST" | "HEAD") {
+    if !matches!(method, "GET" | "POST") {
         let body = http::error_body(405);
         let headers = [("Content-Type", "text/html"), ("Allow", "GET, POST")];
         http::write_response(out, request.version, 405, &headers, body.as_bytes(), false)?;
