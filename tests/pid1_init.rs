@@ -160,3 +160,36 @@ fn pid1_never_daemonizes() {
     let st = child.wait().unwrap();
     assert_eq!(st.code(), Some(0));
 }
+
+#[test]
+fn pid1_without_own_proc_still_sweeps_only_its_namespace() {
+    if !can_unshare() {
+        eprintln!("skipped: cannot create a pid namespace here");
+        return;
+    }
+    // No --mount-proc: /proc shows the outer namespace, which must never be signalled.
+    let mut sup = Sup::start_with(
+        "pid1noproc",
+        "[program:spawner]\ncommand={prog} daemon={dir}/daemon.txt sleep=100\nstartsecs=0\n",
+        &["unshare", "--pid", "--fork"],
+    );
+    assert!(
+        wait_for(10.0, || sup.file("daemon.txt").contains("started")),
+        "{}",
+        sup.log()
+    );
+    kill(inner_pid(&sup), libc::SIGTERM);
+    let st = sup.wait_exit(10.0).expect("exits");
+    assert_eq!(st.code(), Some(0), "{}", sup.log());
+    assert!(
+        sup.file("daemon.txt").contains("TERM\n"),
+        "{}",
+        sup.file("daemon.txt")
+    );
+    assert!(
+        sup.log()
+            .contains("sending SIGTERM to every leftover process"),
+        "{}",
+        sup.log()
+    );
+}

@@ -95,17 +95,53 @@ pub fn stop_all(rt: &Runtime) {
     }
 }
 
-fn signal_all(pids: &[i32], sig: i32) {
-    for &pid in pids {
-        // SAFETY: kill on pids of our own descendants.
-        unsafe { libc::kill(pid, sig) };
+/// How the leftovers are found and signalled. As PID 1 every process of the namespace is a
+/// leftover and `kill(-1)` reaches them all (never supervisord itself); as a subreaper only
+/// the processes descending from supervisord are, found through /proc.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Sweep {
+    Pid1,
+    Subreaper,
+}
+
+/// How many leftovers remain: `None` when some do but /proc (not ours) cannot count them.
+fn leftovers(sweep: Sweep, me: i32) -> Option<usize> {
+    if system::proc_is_ours() {
+        return Some(system::descendants(me).len());
+    }
+    match sweep {
+        Sweep::Pid1 if crate::reaper::has_children() => None,
+        // Without our own /proc a subreaper cannot tell its descendants from anyone else's.
+        _ => Some(0),
     }
 }
 
-/// Waits until no descendant is left or `deadline` passes; `false` when an exit signal asks
-/// to stop waiting.
-fn wait_descendants_gone(rt: &Runtime, me: i32, deadline: Instant) -> bool {
-    while !system::descendants(me).is_empty() {
+fn signal_leftovers(sweep: Sweep, me: i32, sig: i32) {
+    match sweep {
+        // SAFETY: kill(-1) as PID 1 signals every other process of our pid namespace.
+        Sweep::Pid1 => unsafe {
+            libc::kill(-1, sig);
+        },
+        Sweep::Subreaper => {
+            for pid in system::descendants(me) {
+                // SAFETY: kill on pids of our own descendants.
+                unsafe { libc::kill(pid, sig) };
+            }
+        }
+    }
+}
+
+fn describe(n: Option<usize>) -> String {
+    match n {
+        Some(n) => format!("{n} leftover process(es)"),
+        None => "every leftover process".into(),
+    }
+}
+
+/// Waits until no leftover remains or `deadline` passes; `false` when an exit signal asks to
+/// stop waiting.
+fn wait_leftovers_gone(rt: &Runtime, sweep: Sweep, me: i32, deadline: Instant) -> bool {
+    while leftovers(sweep, me) != Some(0) {
         select! {
             recv(rt.notices) -> n => {
                 if let Ok(Notice::Signal(sig)) = n {
@@ -124,25 +160,27 @@ fn wait_descendants_gone(rt: &Runtime, me: i32, deadline: Instant) -> bool {
 /// As PID 1 or subreaper: SIGTERM every remaining descendant, wait up to the grace while
 /// reaping, SIGKILL the rest and wait for them to be reaped.
 pub fn end_descendants(rt: &Runtime) {
-    if !rt.pid1 && !rt.subreaper {
-        return;
-    }
+    let sweep = match (rt.pid1, rt.subreaper) {
+        (true, _) => Sweep::Pid1,
+        (false, true) => Sweep::Subreaper,
+        (false, false) => return,
+    };
     let me = std::process::id() as i32;
     rt.engine.reaper().watch_orphans(rt.notice_tx.clone(), true);
-    let left = system::descendants(me);
-    if left.is_empty() {
+    let left = leftovers(sweep, me);
+    if left == Some(0) {
         return;
     }
-    log::info!("sending SIGTERM to {} leftover process(es)", left.len());
-    signal_all(&left, libc::SIGTERM);
+    log::info!("sending SIGTERM to {}", describe(left));
+    signal_leftovers(sweep, me, libc::SIGTERM);
     let grace = Duration::from_secs(rt.engine.config().supervisord.shutdown_grace_secs);
-    wait_descendants_gone(rt, me, Instant::now() + grace);
-    let left = system::descendants(me);
-    if left.is_empty() {
+    wait_leftovers_gone(rt, sweep, me, Instant::now() + grace);
+    let left = leftovers(sweep, me);
+    if left == Some(0) {
         return;
     }
-    log::warn!("sending SIGKILL to {} leftover process(es)", left.len());
-    signal_all(&left, libc::SIGKILL);
-    wait_descendants_gone(rt, me, Instant::now() + Duration::from_secs(5));
+    log::warn!("sending SIGKILL to {}", describe(left));
+    signal_leftovers(sweep, me, libc::SIGKILL);
+    wait_leftovers_gone(rt, sweep, me, Instant::now() + Duration::from_secs(5));
     rt.engine.reaper().reap();
 }

@@ -150,6 +150,14 @@ pub fn write_pidfile(path: &Path) -> io::Result<()> {
     std::fs::write(path, format!("{}\n", std::process::id()))
 }
 
+/// Whether /proc shows our own pid namespace (a pid namespace without its own /proc mount
+/// shows another namespace's pids there).
+pub fn proc_is_ours() -> bool {
+    std::fs::read_link("/proc/self")
+        .map(|p| p.to_string_lossy() == std::process::id().to_string())
+        .unwrap_or(false)
+}
+
 /// Pids of every living (non-zombie) descendant of `root`, from /proc.
 pub fn descendants(root: i32) -> Vec<i32> {
     let mut children: HashMap<i32, Vec<i32>> = HashMap::new();

@@ -154,6 +154,17 @@ impl Default for Reaper {
     }
 }
 
+/// Whether this process has any child left (exited or not). Only asks (WNOWAIT): the reaper
+/// thread stays the only one that collects children.
+pub fn has_children() -> bool {
+    // SAFETY: waitid with a valid out struct; WNOWAIT leaves any exited child in place.
+    unsafe {
+        let mut info: libc::siginfo_t = std::mem::zeroed();
+        let flags = libc::WEXITED | libc::WNOHANG | libc::WNOWAIT;
+        libc::waitid(libc::P_ALL, 0, &mut info, flags) == 0
+    }
+}
+
 /// Makes this process the reaper of orphaned descendants when it is not PID 1.
 pub fn become_subreaper() -> io::Result<()> {
     // SAFETY: prctl with integer arguments.
