@@ -12,6 +12,7 @@ const PROCS: &[(&str, &str, i64)] = &[
     ("grp", "b", 20),
     ("nofile", "nofile", 30),
     ("spawnfail", "spawnfail", 30),
+    ("unknownstate", "unknownstate", 40),
 ];
 
 /// Command lines run in this order against two identical servers, one per client.
@@ -29,6 +30,7 @@ const SCRIPT: &[&str] = &[
     "start spawnfail",
     "start nogroup:*",
     "start grp:*",
+    "start unknownstate",
     "start",
     "status",
     "stop web",

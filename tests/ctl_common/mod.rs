@@ -271,6 +271,10 @@ impl Backend for MockBackend {
                             return Err(Fault::new(faults::ALREADY_STARTED, Some(ns)));
                         }
                         match p.name.as_str() {
+                            "unknownstate" => Err(Fault::new(
+                                faults::FAILED,
+                                Some(&format!("{ns} is in an unknown process state")),
+                            )),
                             "nofile" => Err(Fault::new(
                                 faults::NO_FILE,
                                 Some("can't find command '/bin/nofile'"),

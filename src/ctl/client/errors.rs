@@ -10,6 +10,8 @@ pub enum CmdError {
     UnknownResult {
         code: i64,
         name: String,
+        /// Where Supervisor's supervisorctl.py raises it (start, stop/signal, clear differ).
+        line: u32,
     },
 }
 
@@ -89,11 +91,11 @@ pub fn python_error_line(e: &CmdError) -> String {
             "supervisor/xmlrpc.py",
             505,
         ),
-        CmdError::UnknownResult { code, name } => (
+        CmdError::UnknownResult { code, name, line } => (
             "<class 'ValueError'>".to_string(),
             format!("Unknown result code {code} for {name}"),
             "supervisor/supervisorctl.py",
-            0,
+            *line,
         ),
     };
     format!("error: {class}, {message}: file: {file} line: {line}")

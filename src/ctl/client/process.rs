@@ -45,10 +45,17 @@ impl Outcome {
     }
 }
 
-fn unknown(o: &Outcome) -> CmdError {
+/// Supervisor's lines raising "Unknown result code" in `_startresult`, `_signalresult`,
+/// `_clearresult`.
+const START_RAISE: u32 = 761;
+const SIGNAL_RAISE: u32 = 835;
+const CLEAR_RAISE: u32 = 1260;
+
+fn unknown(o: &Outcome, line: u32) -> CmdError {
     CmdError::UnknownResult {
         code: o.code,
         name: o.name.clone(),
+        line,
     }
 }
 
@@ -61,7 +68,7 @@ fn start_message(o: &Outcome) -> Result<String, CmdError> {
         fault::SPAWN_ERROR => "spawn error",
         fault::ABNORMAL_TERMINATION => "abnormal termination",
         fault::SUCCESS => return Ok(format!("{}: started", o.name)),
-        _ => return Err(unknown(o)),
+        _ => return Err(unknown(o, START_RAISE)),
     };
     Ok(format!("{}: ERROR ({reason})", o.name))
 }
@@ -73,7 +80,7 @@ fn signal_message(o: &Outcome, success: &str) -> Result<String, CmdError> {
         fault::NOT_RUNNING => "not running",
         fault::SUCCESS => return Ok(format!("{}: {success}", o.name)),
         fault::FAILED => return Ok(o.description.clone()),
-        _ => return Err(unknown(o)),
+        _ => return Err(unknown(o, SIGNAL_RAISE)),
     };
     Ok(format!("{}: ERROR ({reason})", o.name))
 }
@@ -83,7 +90,7 @@ fn clear_message(o: &Outcome) -> Result<String, CmdError> {
         fault::BAD_NAME => Ok(format!("{}: ERROR (no such process)", o.name)),
         fault::FAILED => Ok(format!("{}: ERROR (failed)", o.name)),
         fault::SUCCESS => Ok(format!("{}: cleared", o.name)),
-        _ => Err(unknown(o)),
+        _ => Err(unknown(o, CLEAR_RAISE)),
     }
 }
 
@@ -121,6 +128,7 @@ fn report_one(
             .unwrap_or(CmdError::UnknownResult {
                 code: 0,
                 name: name.into(),
+                line: 0,
             })),
     }
 }
