@@ -49,6 +49,9 @@ def parse_args(argv):
     parser.add_argument("--no-ns", action="store_true",
                         help="run daemons as plain children even where pid namespaces work")
     parser.add_argument("--keep", action="store_true", help="keep the temp dirs of every run")
+    parser.add_argument("--merge", metavar="JSON",
+                        help="take the metrics this run does not measure from an earlier "
+                        "run's JSON (e.g. bench/results/full.json)")
     parser.add_argument("--update-benchmarks", action="store_true",
                         help="also write the report into BENCHMARKS.md between its markers")
     return parser.parse_args(argv)
@@ -118,6 +121,11 @@ def main(argv):
     facts = machine.describe()
     for scenario in scenarios:
         run_scenario(scenario, ctx, results)
+    if args.merge:
+        older = json.loads(Path(args.merge).read_text())
+        results.merge_older(older)
+        results.notes.append(f"Scenarios other than {', '.join(s.key for s in scenarios)} "
+                             f"come from the run of {older['machine']['date']}.")
     if not ctx.ns:
         results.notes.append("pid namespaces unavailable: daemons ran as plain children.")
     text = report.render(results, impls, facts, "quick" if args.quick else "full")

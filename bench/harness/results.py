@@ -71,6 +71,9 @@ class Results:
                     "unit": m.unit,
                     "target": None if m.target is None else
                     {"op": m.target.op, "value": m.target.value, "text": m.target.text},
+                    "digits": m.digits,
+                    "headline": m.headline,
+                    "reference": m.reference,
                     "samples": self.samples.get(m.key, {}),
                     "failures": self.failures.get(m.key, {}),
                 }
@@ -78,6 +81,26 @@ class Results:
             ],
             "notes": self.notes,
         }
+
+
+    def merge_older(self, data):
+        """Adds the metrics of an earlier run's JSON that this run did not measure, in the
+        earlier run's order (for re-running a few scenarios on top of a full run)."""
+        measured = {m.key: m for m in self.metrics}
+        merged = []
+        for item in data["metrics"]:
+            if item["key"] in measured:
+                merged.append(measured.pop(item["key"]))
+                continue
+            target = item.get("target")
+            merged.append(Metric(item["key"], item["label"], item["unit"],
+                                 Target(**target) if target else None,
+                                 item.get("digits", 2), item.get("headline", False),
+                                 item.get("reference", False)))
+            self.samples[item["key"]] = item["samples"]
+            self.failures[item["key"]] = item["failures"]
+        self.metrics = merged + list(measured.values())
+        self.notes.extend(n for n in data.get("notes", []) if n not in self.notes)
 
 
 class Recorder:

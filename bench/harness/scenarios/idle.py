@@ -28,10 +28,12 @@ class Idle(Scenario):
 
     def metrics(self):
         found = []
+        headline = 200 if 200 in self.sizes else max(self.sizes)
         for n in self.sizes:
-            target = Target("<=", RSS_TARGETS[n], f"≤ {RSS_TARGETS[n]:g}") if n in RSS_TARGETS else None
+            limit = RSS_TARGETS.get(n)
+            target = Target("<=", limit, f"≤ {limit:g}") if limit else None
             found.append(Metric(f"rss_{n}", f"idle RSS, {n} programs", "MiB", target,
-                                headline=n == 200 or (n == max(self.sizes) and n < 200)))
+                                headline=n == headline))
         for n in self.sizes:
             found.append(Metric(f"threads_{n}", f"threads, {n} programs", "", digits=0))
         found.append(Metric(f"wakeups_{WAKEUP_PROGRAMS}",
