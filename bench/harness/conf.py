@@ -45,10 +45,11 @@ def sleepers(n, startsecs=0, prefix="sleep"):
     ]
 
 
-def new_setup(programs):
-    """Writes a config for `programs` into a new temp dir and returns its Setup. `programs`
-    may be a function of the temp dir, for programs that write files into it."""
-    base = Path(tempfile.mkdtemp(prefix="svbench-"))
+def new_setup(programs, parent=None):
+    """Writes a config for `programs` into a new temp dir (under `parent`, default the system
+    temp dir) and returns its Setup. `programs` may be a function of the temp dir, for
+    programs that write files into it."""
+    base = Path(tempfile.mkdtemp(prefix="svbench-", dir=parent))
     setup = Setup(
         dir=base,
         conf=base / "supervisord.conf",

@@ -89,8 +89,13 @@ def failures(results, impls):
     for key, by_impl in results.failures.items():
         for impl, message in by_impl.items():
             grouped.setdefault((impl, message), []).append(key)
-    return "\n".join(f"- {impls[impl].title} ({', '.join(f'`{k}`' for k in keys)}): {message}"
-                     for (impl, message), keys in grouped.items())
+    return "\n".join(f"- {impls[impl].title} ({', '.join(f'`{k}`' for k in keys)}): "
+                     f"{shorten(message)}" for (impl, message), keys in grouped.items())
+
+
+def shorten(message, limit=300):
+    """Failure messages carry log tails; the table keeps their start (the JSON has all)."""
+    return message if len(message) <= limit else message[:limit] + " …"
 
 
 def render(results, impls, machine, mode):

@@ -53,11 +53,11 @@ class Scenario:
 
 
 @contextlib.contextmanager
-def daemon_with(impl, ctx, programs, running=None, rpc=False):
+def daemon_with(impl, ctx, programs, running=None, rpc=False, parent=None):
     """A started daemon for `programs`; waits for its control socket to answer when `rpc`,
     and for `running` programs to be RUNNING when given. Killed and its files removed on the
     way out."""
-    setup = new_setup(programs)
+    setup = new_setup(programs, parent)
     try:
         with Daemon(impl, setup, ns=ctx.ns) as daemon:
             if rpc:
