@@ -78,7 +78,6 @@ def run_scenario(scenario, ctx, results):
                 outcome = f"FAILED: {err}"
             log(f"{scenario.key} {rep + 1}/{scenario.reps} {impl.key}: "
                 f"{time.monotonic() - started:.1f} s, {outcome[:300]}")
-    scenario.finish(results)
 
 
 def update_benchmarks(text):
@@ -106,7 +105,7 @@ def main(argv):
                   quick=args.quick)
     if not ctx.ns:
         log("pid namespaces unavailable: daemons run as plain children, PID-1 scenarios skipped")
-    scenarios = build(args.quick)
+    scenarios = every = build(args.quick)
     if args.only:
         wanted = set(args.only.split(","))
         unknown = wanted - {s.key for s in scenarios}
@@ -114,18 +113,23 @@ def main(argv):
             raise SystemExit(f"unknown scenarios: {', '.join(sorted(unknown))}")
         scenarios = [s for s in scenarios if s.key in wanted]
     results = Results()
+    for scenario in every if args.merge else scenarios:
+        results.declare(scenario.metrics())
     for scenario in scenarios:
         if args.reps:
             scenario.reps = args.reps
-        results.declare(scenario.metrics())
     facts = machine.describe()
     for scenario in scenarios:
         run_scenario(scenario, ctx, results)
     if args.merge:
         older = json.loads(Path(args.merge).read_text())
-        results.merge_older(older)
+        measured = {m.key for s in scenarios for m in s.metrics()}
+        results.merge_older(older, measured)
         results.notes.append(f"Scenarios other than {', '.join(s.key for s in scenarios)} "
-                             f"come from the run of {older['machine']['date']}.")
+                             f"come from the run of {older['machine']['date']} "
+                             f"(load {older['machine']['load']}).")
+    for scenario in every if args.merge else scenarios:
+        scenario.finish(results)
     if not ctx.ns:
         results.notes.append("pid namespaces unavailable: daemons ran as plain children.")
     text = report.render(results, impls, facts, "quick" if args.quick else "full")

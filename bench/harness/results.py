@@ -83,23 +83,15 @@ class Results:
         }
 
 
-    def merge_older(self, data):
-        """Adds the metrics of an earlier run's JSON that this run did not measure, in the
-        earlier run's order (for re-running a few scenarios on top of a full run)."""
-        measured = {m.key: m for m in self.metrics}
-        merged = []
+    def merge_older(self, data, measured):
+        """Takes the samples and failures of the declared metrics not in `measured` from an
+        earlier run's JSON (for re-running a few scenarios on top of a full run)."""
+        declared = {m.key for m in self.metrics}
         for item in data["metrics"]:
-            if item["key"] in measured:
-                merged.append(measured.pop(item["key"]))
-                continue
-            target = item.get("target")
-            merged.append(Metric(item["key"], item["label"], item["unit"],
-                                 Target(**target) if target else None,
-                                 item.get("digits", 2), item.get("headline", False),
-                                 item.get("reference", False)))
-            self.samples[item["key"]] = item["samples"]
-            self.failures[item["key"]] = item["failures"]
-        self.metrics = merged + list(measured.values())
+            key = item["key"]
+            if key in declared and key not in measured:
+                self.samples[key] = item["samples"]
+                self.failures[key] = item["failures"]
         self.notes.extend(n for n in data.get("notes", []) if n not in self.notes)
 
 
