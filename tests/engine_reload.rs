@@ -50,3 +50,32 @@ fn broken_config_on_sighup_keeps_running() {
     sup.signal(libc::SIGHUP);
     assert!(sup.wait_log("spawned: 'c'", 10.0), "{}", sup.log());
 }
+
+#[test]
+fn sigterm_during_reload_ends_in_shutdown() {
+    let mut sup = Sup::start(
+        "reloadterm",
+        "[program:slow]\ncommand={prog} stop-delay=0.5 sleep=100\nstartsecs=0\n",
+    );
+    assert!(sup.wait_log("spawned: 'slow'", 10.0), "{}", sup.log());
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    sup.signal(libc::SIGHUP);
+    assert!(
+        sup.wait_log("waiting for slow to die", 5.0),
+        "{}",
+        sup.log()
+    );
+    sup.signal(libc::SIGTERM);
+    assert_eq!(
+        sup.wait_exit(10.0).and_then(|s| s.code()),
+        Some(0),
+        "{}",
+        sup.log()
+    );
+    let log = sup.log();
+    assert!(
+        log.contains("stopped: slow (terminated by SIGTERM)"),
+        "{log}"
+    );
+    assert_eq!(log.matches("spawned: 'slow'").count(), 1, "{log}");
+}

@@ -24,7 +24,11 @@ pub fn run(rt: &mut Runtime) -> i32 {
     loop {
         match serve(rt) {
             Outcome::Exit(status) => return finish(rt, status),
-            Outcome::Reload(config) => reload(rt, config),
+            Outcome::Reload(config) => {
+                if reload(rt, config) {
+                    return finish(rt, 0);
+                }
+            }
         }
     }
 }
@@ -132,9 +136,13 @@ pub fn forward(rt: &Runtime, sig: i32) {
     }
 }
 
-fn reload(rt: &mut Runtime, config: Box<crate::config::Config>) {
+/// Stops everything and starts again with `config`; true when an exit was asked for while
+/// stopping (then nothing is started again).
+fn reload(rt: &mut Runtime, config: Box<crate::config::Config>) -> bool {
     rt.engine.set_state(SupervisorState::Restarting);
-    stop_all(rt);
+    if stop_all(rt, false) {
+        return true;
+    }
     rt.engine.clear();
     close_server(rt);
     let config = Arc::new(*config);
@@ -151,11 +159,12 @@ fn reload(rt: &mut Runtime, config: Box<crate::config::Config>) {
     log::info!("supervisord started with pid {}", std::process::id());
     rt.engine.set_state(SupervisorState::Running);
     start_groups(&rt.engine, &config);
+    false
 }
 
 fn finish(rt: &mut Runtime, status: i32) -> i32 {
     rt.engine.set_state(SupervisorState::Shutdown);
-    stop_all(rt);
+    stop_all(rt, true);
     rt.engine.clear();
     close_server(rt);
     end_descendants(rt);

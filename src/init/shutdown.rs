@@ -50,7 +50,9 @@ fn unstopped_names(all: &[Arc<ProcessHandle>]) -> Vec<String> {
 }
 
 /// Stops every program, level by level; returns once all are in a stopped state.
-pub fn stop_all(rt: &Runtime) {
+/// `exiting`: an exit was already asked for, so the next exit request means SIGKILL now.
+/// Returns whether an exit has been asked for (a reload that gets one ends in shutdown).
+pub fn stop_all(rt: &Runtime, mut exiting: bool) -> bool {
     let engine = &rt.engine;
     let all = engine.all();
     if let Some(bus) = engine.events() {
@@ -81,7 +83,9 @@ pub fn stop_all(rt: &Runtime) {
                 recv(rt.notices) -> n => {
                     if let Ok(Notice::Signal(sig)) = n {
                         if let Interrupt::Hurry = on_signal(rt, sig) {
-                            if !hurry {
+                            if !exiting {
+                                exiting = true;
+                            } else if !hurry {
                                 hurry = true;
                                 all.iter().for_each(|p| p.send(Command::Kill));
                             }
@@ -93,6 +97,7 @@ pub fn stop_all(rt: &Runtime) {
             }
         }
     }
+    exiting
 }
 
 /// How the leftovers are found and signalled. As PID 1 every process of the namespace is a
