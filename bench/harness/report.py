@@ -83,6 +83,18 @@ def headlines(results):
     return "\n".join(lines)
 
 
+def targets_summary(results, impls):
+    unavailable = impls["ours"].unavailable
+    verdicts = [verdict(results, m, unavailable) for m in results.metrics if m.target]
+    met = sum(1 for v in verdicts if v == "yes")
+    missed = [m.label for m in results.metrics
+              if m.target and verdict(results, m, unavailable) not in ("yes", "")]
+    text = f"Targets met by supervisord-rs: {met} of {len(verdicts)}."
+    if missed:
+        text += " Not met (or not measured): " + "; ".join(missed) + "."
+    return text
+
+
 def failures(results, impls):
     """One line per distinct failure, naming the metrics it left without a value."""
     grouped = {}
@@ -102,17 +114,19 @@ def render(results, impls, machine, mode):
     parts = [
         f"# supervisord-rs vs Python Supervisor: {mode} run",
         "",
+        "## Headline ratios",
+        "",
+        headlines(results),
+        "",
+        targets_summary(results, impls),
+        "",
+        "## Results",
+        "",
         "Machine: " + ", ".join(f"{k} {v}" for k, v in machine.items()),
         "",
         "Cells: median (min–max) over all samples of all repetitions. Ratio = Python median / "
         "ours (above 1 means Python's number is larger: better for us on time, memory and "
         "wakeups, worse on throughput).",
-        "",
-        "## Headline",
-        "",
-        headlines(results),
-        "",
-        "## Results",
         "",
         table(results, impls),
     ]
