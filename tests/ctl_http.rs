@@ -824,3 +824,28 @@ fn web_ui_status_page_and_actions() {
     );
     assert!(String::from_utf8_lossy(&resp).contains("<pre>tail &lt;me&gt;\n</pre>"));
 }
+
+#[test]
+fn only_regular_files_are_tailed() {
+    let h = Harness::new("fifo", PROCS);
+    nix::unistd::mkfifo(
+        &h.dir.0.join("supervisord.log"),
+        nix::sys::stat::Mode::from_bits_truncate(0o600),
+    )
+    .unwrap();
+    let resp = raw_request(
+        &h.socket,
+        b"GET /mainlogtail HTTP/1.0\r\n\r\n",
+        Duration::from_secs(5),
+    );
+    assert_eq!(status_of(&resp), 404);
+    // Reading it through XML-RPC fails instead of blocking on the pipe.
+    assert_eq!(
+        fault_code(&call(
+            &h,
+            "supervisor.readLog",
+            &[Value::Int(-100), Value::Int(0)]
+        )),
+        30
+    );
+}

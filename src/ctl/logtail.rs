@@ -26,7 +26,7 @@ struct Followed {
 
 impl Followed {
     fn open(path: &Path) -> io::Result<Followed> {
-        let file = File::open(path)?;
+        let file = super::readfile::open_regular(path)?;
         let ino = file.metadata()?.ino();
         Ok(Followed {
             path: path.to_path_buf(),

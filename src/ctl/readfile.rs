@@ -10,12 +10,29 @@ use super::backend::{faults, Fault};
 /// daemon's memory (Supervisor has no cap).
 pub const MAX_READ: u64 = 64 * 1024 * 1024;
 
+/// Opens a log file for reading without ever blocking (a FIFO would block `open` until a
+/// writer appears) and only if it is a regular file.
+pub fn open_regular(path: &Path) -> std::io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    if !f.metadata()?.is_file() {
+        return Err(std::io::Error::other(format!(
+            "{} is not a regular file",
+            path.display()
+        )));
+    }
+    Ok(f)
+}
+
 /// `readFile(path, offset, length)`: negative offset with length 0 → the last |offset| bytes;
 /// offset ≥ 0 → from offset, `length` bytes (0 = to EOF). Other combinations → BAD_ARGUMENTS;
 /// I/O errors → FAILED.
 pub fn read_file(path: &Path, offset: i64, length: i64) -> Result<Vec<u8>, Fault> {
     let failed = |_| Fault::new(faults::FAILED, None);
-    let mut f = File::open(path).map_err(failed)?;
+    let mut f = open_regular(path).map_err(failed)?;
     let size = f.metadata().map_err(failed)?.len();
     let (start, want) = if offset < 0 {
         if length != 0 {
@@ -42,7 +59,7 @@ pub fn read_file(path: &Path, offset: i64, length: i64) -> Result<Vec<u8>, Fault
 /// `tailFile(path, offset, length)` → (data, new offset = file size, overflow).
 /// A missing or unreadable file gives `("", offset, false)`.
 pub fn tail_file(path: &Path, offset: i64, length: i64) -> (Vec<u8>, i64, bool) {
-    let Ok(mut f) = File::open(path) else {
+    let Ok(mut f) = open_regular(path) else {
         return (Vec::new(), offset, false);
     };
     let Ok(meta) = f.metadata() else {

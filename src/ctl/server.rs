@@ -658,7 +658,9 @@ fn handle_logtail(
             resolve_log(backend.as_ref(), name, channel)
         }
     };
-    let Some(path) = path.filter(|p| p.exists()) else {
+    // Only regular files are followed: a log going to /dev/stdout (a pipe or terminal) has
+    // nothing to tail, and opening the pipe for reading would hold its read end.
+    let Some(path) = path.filter(|p| std::fs::metadata(p).is_ok_and(|m| m.is_file())) else {
         http::write_error(out, request.version, 404)?;
         return Ok(false);
     };
