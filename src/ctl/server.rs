@@ -587,22 +587,28 @@ fn handle(
     }
 }
 
+/// Python's repr of the request text, as Supervisor logs it (cut after 200 bytes).
+fn body_repr(body: &[u8]) -> String {
+    super::client::python_str_repr(&String::from_utf8_lossy(&body[..body.len().min(200)]))
+}
+
 fn handle_rpc(request: &Request, out: &mut Conn, shared: &Shared) -> io::Result<bool> {
     let call = match xmlrpc::parse_call(&request.body) {
         Ok(c) => c,
         Err(why) => {
             log::error!(
-                "XML-RPC request data {:?} is invalid: unmarshallable ({why})",
-                String::from_utf8_lossy(&request.body[..request.body.len().min(200)])
+                "XML-RPC request data {} is invalid: unmarshallable",
+                body_repr(&request.body)
             );
+            log::debug!("XML-RPC parse error: {why}");
             http::write_error(out, request.version, 400)?;
             return Ok(false);
         }
     };
     if call.name.is_empty() {
         log::error!(
-            "XML-RPC request data {:?} is invalid: no method name",
-            String::from_utf8_lossy(&request.body[..request.body.len().min(200)])
+            "XML-RPC request data {} is invalid: no method name",
+            body_repr(&request.body)
         );
         http::write_error(out, request.version, 400)?;
         return Ok(false);

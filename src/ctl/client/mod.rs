@@ -12,6 +12,7 @@ pub mod transport;
 
 use std::io::{self, Write};
 
+pub use self::errors::python_str_repr;
 use self::errors::CmdError;
 use self::transport::{CallError, Endpoint};
 use crate::ctl::xmlrpc::Value;
