@@ -18,6 +18,9 @@ static INTERACTIVE: AtomicBool = AtomicBool::new(false);
 /// Set while `fg` reads stdin: Ctrl-C then ends the program like leaving foreground mode.
 static FOREGROUND: AtomicBool = AtomicBool::new(false);
 static INSTALL: Once = Once::new();
+/// Write end of a pipe the Ctrl-C thread signals on while `fg` waits for a terminal line.
+static FG_WAKE_WRITE: AtomicI32 = AtomicI32::new(-1);
+static FG_WAKE_READ: AtomicI32 = AtomicI32::new(-1);
 
 /// Ctrl-C ends a running stream (the command then returns); elsewhere it ends the program
 /// (status 0 in the shell, as Supervisor's shell does).
@@ -27,6 +30,13 @@ pub fn install_interrupt_handler(interactive: bool) {
         let Ok(mut signals) = signal_hook::iterator::Signals::new([libc::SIGINT]) else {
             return;
         };
+        if let Ok((r, w)) =
+            nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC | nix::fcntl::OFlag::O_NONBLOCK)
+        {
+            use std::os::fd::IntoRawFd;
+            FG_WAKE_READ.store(r.into_raw_fd(), Ordering::SeqCst);
+            FG_WAKE_WRITE.store(w.into_raw_fd(), Ordering::SeqCst);
+        }
         let _ = std::thread::Builder::new()
             .name("ctl-sigint".into())
             .stack_size(64 * 1024)
@@ -38,6 +48,19 @@ pub fn install_interrupt_handler(interactive: bool) {
                         // SAFETY: shutting down a socket descriptor has no memory effects; at worst
                         // the descriptor was just closed and the call fails.
                         unsafe { libc::shutdown(fd, libc::SHUT_RDWR) };
+                    } else if FOREGROUND.load(Ordering::SeqCst)
+                        && FG_WAKE_WRITE.load(Ordering::SeqCst) >= 0
+                        && stdin_is_tty()
+                    {
+                        INTERRUPTED.store(true, Ordering::SeqCst);
+                        // SAFETY: one byte from a valid buffer to our own pipe.
+                        unsafe {
+                            libc::write(
+                                FG_WAKE_WRITE.load(Ordering::SeqCst),
+                                b"x".as_ptr().cast(),
+                                1,
+                            )
+                        };
                     } else if FOREGROUND.load(Ordering::SeqCst) {
                         let _ = std::io::stdout().write_all(b"Exiting foreground\n");
                         let _ = std::io::stdout().flush();
@@ -54,6 +77,43 @@ pub fn install_interrupt_handler(interactive: bool) {
                 }
             });
     });
+}
+
+fn stdin_is_tty() -> bool {
+    // SAFETY: isatty has no memory effects.
+    unsafe { libc::isatty(0) == 1 }
+}
+
+/// Waits until a terminal line can be read or Ctrl-C was pressed (then false). Only for a
+/// terminal: its reads return whole lines, so nothing is left in stdin's buffer.
+fn wait_for_terminal_line() -> bool {
+    let wake = FG_WAKE_READ.load(Ordering::SeqCst);
+    let mut fds = [
+        libc::pollfd {
+            fd: 0,
+            events: libc::POLLIN,
+            revents: 0,
+        },
+        libc::pollfd {
+            fd: wake,
+            events: libc::POLLIN,
+            revents: 0,
+        },
+    ];
+    loop {
+        // SAFETY: fds is a valid array of two pollfd structs.
+        let n = unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) };
+        if n < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+            continue;
+        }
+        if fds[1].revents != 0 || INTERRUPTED.load(Ordering::SeqCst) {
+            let mut buf = [0u8; 16];
+            // SAFETY: draining our own non-blocking pipe into a valid buffer.
+            unsafe { libc::read(wake, buf.as_mut_ptr().cast(), buf.len()) };
+            return false;
+        }
+        return true;
+    }
 }
 
 fn stream_fd(stream: &Stream) -> i32 {
@@ -336,8 +396,13 @@ pub fn do_fg(ctl: &mut Ctl, arg: &str) -> CmdResult {
     FOREGROUND.store(true, Ordering::SeqCst);
     let stdin = std::io::stdin();
     let mut line = String::new();
+    let by_terminal = stdin_is_tty() && FG_WAKE_READ.load(Ordering::SeqCst) >= 0;
+    INTERRUPTED.store(false, Ordering::SeqCst);
     let result = loop {
         line.clear();
+        if by_terminal && !wait_for_terminal_line() {
+            break None;
+        }
         match stdin.lock().read_line(&mut line) {
             Ok(0) | Err(_) => break None,
             Ok(_) => {}
@@ -369,6 +434,7 @@ pub fn do_fg(ctl: &mut Ctl, arg: &str) -> CmdResult {
         }
     };
     FOREGROUND.store(false, Ordering::SeqCst);
+    INTERRUPTED.store(false, Ordering::SeqCst);
     for fd in streams {
         // SAFETY: shutting down our own stream sockets ends the output threads.
         unsafe { libc::shutdown(fd, libc::SHUT_RDWR) };
