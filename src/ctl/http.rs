@@ -607,4 +607,34 @@ mod tests {
         assert_eq!(http_date(0), "Thu, 01 Jan 1970 00:00:00 GMT");
         assert_eq!(http_date(1_795_605_819), "Wed, 25 Nov 2026 11:23:39 GMT");
     }
+
+    /// Mangled requests never panic the reader.
+    #[test]
+    fn mangled_requests_never_panic() {
+        let base = b"POST /RPC2 HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: keep-alive\r\n\r\nhello".to_vec();
+        let mut seed: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..5000 {
+            let mut raw = base.clone();
+            for _ in 0..(next() % 4 + 1) {
+                let i = (next() as usize) % raw.len();
+                if next() % 2 == 0 {
+                    raw[i] = (next() % 256) as u8;
+                } else {
+                    raw.truncate(i);
+                }
+                if raw.is_empty() {
+                    break;
+                }
+            }
+            if let Ok(req) = read(&raw, &Limits::default()) {
+                let _ = (req.path(), req.keep_alive());
+            }
+        }
+    }
 }

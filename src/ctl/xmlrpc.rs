@@ -533,4 +533,49 @@ mod tests {
         }
         assert!(parse_call(doc.as_bytes()).is_err());
     }
+
+    /// Mangled documents (bytes flipped, cut, duplicated) never panic the parser.
+    #[test]
+    fn mangled_input_never_panics() {
+        let base = dumps_call(
+            "system.multicall",
+            &[Value::Array(vec![Value::Struct(vec![
+                ("methodName".into(), Value::str("supervisor.getProcessInfo")),
+                (
+                    "params".into(),
+                    Value::Array(vec![Value::str("a&b"), Value::Int(3), Value::Bool(true)]),
+                ),
+            ])])],
+        )
+        .into_bytes();
+        let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..5000 {
+            let mut doc = base.clone();
+            for _ in 0..(next() % 6 + 1) {
+                let i = (next() as usize) % doc.len();
+                match next() % 4 {
+                    0 => doc[i] = (next() % 256) as u8,
+                    1 => doc.truncate(i.max(1)),
+                    2 => {
+                        let piece = doc[i..].to_vec();
+                        doc.extend_from_slice(&piece[..piece.len().min(40)]);
+                    }
+                    _ => {
+                        doc.remove(i);
+                    }
+                }
+                if doc.is_empty() {
+                    doc.push(b'<');
+                }
+            }
+            let _ = parse_call(&doc);
+            let _ = parse_response(&doc);
+        }
+    }
 }
