@@ -483,3 +483,119 @@ fn stale_socket_and_second_daemon_behave_like_python() {
         assert_eq!(stdout(&py_ctl(&venv, &url, &["version"], None)), "4.3.0\n");
     }
 }
+
+const UPDATE_BEFORE: &str = r#"[supervisord]
+logfile=DIR/supervisord.log
+pidfile=DIR/supervisord.pid
+childlogdir=DIR
+user=root
+
+[unix_http_server]
+file=DIR/supervisor.sock
+
+[rpcinterface:supervisor]
+supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
+
+[program:keep]
+command=sleep 1000
+startsecs=0
+
+[program:change]
+command=sleep 1000
+startsecs=0
+
+[program:drop]
+command=sleep 1000
+startsecs=0
+"#;
+
+const UPDATE_AFTER: &str = r#"[supervisord]
+logfile=DIR/supervisord.log
+pidfile=DIR/supervisord.pid
+childlogdir=DIR
+user=root
+
+[unix_http_server]
+file=DIR/supervisor.sock
+
+[rpcinterface:supervisor]
+supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
+
+[program:keep]
+command=sleep 1000
+startsecs=0
+
+[program:change]
+command=sleep 1001
+startsecs=0
+
+[program:added]
+command=sleep 1000
+startsecs=0
+autostart=false
+"#;
+
+#[test]
+fn reread_and_update_match_python() {
+    let Some(venv) = python_venv() else { return };
+    let run = |kind: Kind, tag: &str, ctl: &Ctl| -> Vec<(String, String, Option<i32>)> {
+        let dir = TempDir::new(tag);
+        let conf = dir.0.join("supervisord.conf");
+        let dir_text = dir.0.display().to_string();
+        let fill = |t: &str| t.replace("DIR", &dir_text);
+        std::fs::write(&conf, fill(UPDATE_BEFORE)).unwrap();
+        let exe = match kind {
+            Kind::Ours => PathBuf::from(env!("CARGO_BIN_EXE_supervisord")),
+            Kind::Python => venv.join("bin/supervisord"),
+        };
+        let child = Command::new(exe)
+            .args(["-n", "-c"])
+            .arg(&conf)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let daemon = Daemon {
+            dir,
+            child: Some(child),
+        };
+        let url = daemon.url();
+        assert!(wait_until(Duration::from_secs(30), || {
+            stdout(&py_ctl(&venv, &url, &["status"], None))
+                .matches("RUNNING")
+                .count()
+                == 3
+        }));
+        std::fs::write(&conf, fill(UPDATE_AFTER)).unwrap();
+        let mut results = Vec::new();
+        for line in [
+            "reread",
+            "avail",
+            "update nosuch",
+            "update",
+            "status",
+            "reread",
+            "update",
+            "add added",
+            "remove added",
+            "avail",
+        ] {
+            let args: Vec<&str> = line.split_whitespace().collect();
+            let o = ctl(&url, &args);
+            results.push((
+                line.to_string(),
+                normalize_run(&stdout(&o), &daemon.dir.0),
+                o.status.code(),
+            ));
+        }
+        results
+    };
+    let v = venv.clone();
+    let python_ctl = move |url: &str, args: &[&str]| py_ctl(&v, url, args, None);
+    let our_ctl = |url: &str, args: &[&str]| ctl_with_stdin(url, args, None);
+    let reference = run(Kind::Python, "upd-ref", &python_ctl);
+    let py_on_ours = run(Kind::Ours, "upd-ours", &python_ctl);
+    let ours_on_py = run(Kind::Python, "upd-py", &our_ctl);
+    compare("python ctl on our daemon", &py_on_ours, &reference);
+    compare("our ctl on python daemon", &ours_on_py, &reference);
+}
