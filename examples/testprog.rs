@@ -8,7 +8,8 @@
 //! SIGTERM, `TERM` to FILE · `orphans=N` make N orphaned children that exit at once, then write
 //! `done` to the file given by `done=FILE` (must come first) · `print=TEXT` stdout line ·
 //! `sleep=SECS` · `exit=CODE` · `exists=FILE` exit 1 unless FILE exists · `stdin-line=FILE`
-//! append one line read from stdin to FILE.
+//! append one line read from stdin to FILE · `sigstate=FILE` write pid, pgid, blocked and
+//! ignored signals.
 
 use std::ffi::CString;
 use std::fs::OpenOptions;
@@ -238,6 +239,23 @@ fn main() {
                 let mut line = String::new();
                 std::io::stdin().read_line(&mut line).unwrap();
                 append(v, &line);
+            }
+            "sigstate" => {
+                let status = std::fs::read_to_string("/proc/self/status").unwrap();
+                let mut out = format!(
+                    "pid={} pgid={}\n",
+                    std::process::id(),
+                    // SAFETY: plain query.
+                    unsafe { libc::getpgrp() }
+                );
+                for l in status
+                    .lines()
+                    .filter(|l| l.starts_with("SigBlk") || l.starts_with("SigIgn"))
+                {
+                    out.push_str(l);
+                    out.push('\n');
+                }
+                std::fs::write(v, out).unwrap();
             }
             "exists" => {
                 if !std::path::Path::new(v).exists() {

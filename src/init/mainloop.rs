@@ -2,16 +2,18 @@
 //! requests from the control plane; no ticks.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::select;
 
 use crate::programs::names::signal_name;
-use crate::programs::{Command, SupervisorState};
+use crate::programs::{Command, ProcessState, SupervisorState};
 use crate::reaper::Notice;
 
 use super::engine::Request;
 use super::shutdown::{end_descendants, stop_all};
 use super::startup::{log_startup, start_groups, start_server, Runtime};
+use super::system;
 
 /// Why the loop ended.
 enum Outcome {
@@ -57,6 +59,7 @@ fn serve(rt: &Runtime) -> Outcome {
                     rt.engine.release_held();
                 }
                 rt.engine.waiting.release(&rt.engine);
+                trim_when_settled(rt);
             }
             recv(rt.failures) -> f => {
                 if let Ok(f) = f {
@@ -78,6 +81,29 @@ fn serve(rt: &Runtime) -> Outcome {
             },
         }
     }
+}
+
+/// How often at most code pages are trimmed (they come back as code runs).
+const TRIM_EVERY: Duration = Duration::from_secs(30);
+
+/// Once every process has settled (none starting, backing off or stopping), drops the code
+/// pages start-up left resident; at most every TRIM_EVERY, and only on a state change, so an
+/// idle supervisord never wakes up for it.
+fn trim_when_settled(rt: &Runtime) {
+    if rt.last_trim.get().is_some_and(|t| t.elapsed() < TRIM_EVERY) {
+        return;
+    }
+    let busy = |s: ProcessState| {
+        matches!(
+            s,
+            ProcessState::Starting | ProcessState::Backoff | ProcessState::Stopping
+        )
+    };
+    if rt.engine.all().iter().any(|p| busy(p.state())) {
+        return;
+    }
+    rt.last_trim.set(Some(Instant::now()));
+    system::trim_code_pages();
 }
 
 fn on_signal(rt: &Runtime, sig: i32) -> Option<Outcome> {

@@ -31,6 +31,8 @@ pub struct Runtime {
     pub pidfile: Option<PathBuf>,
     /// The RPC servers (closed at shutdown, reopened on reload).
     pub server: Option<ServerHandle>,
+    /// When code pages were last trimmed (see `system::trim_code_pages`).
+    pub last_trim: std::cell::Cell<Option<std::time::Instant>>,
 }
 
 const ROOT_WARNING: &str = "Supervisor is running as root.  Privileges were not dropped because \
@@ -179,6 +181,7 @@ pub fn start(config: Arc<Config>, loader: Loader) -> Result<Runtime, String> {
         subreaper,
         pidfile: Some(pidfile),
         server: Some(server),
+        last_trim: std::cell::Cell::new(None),
     })
 }
 

@@ -150,6 +150,37 @@ pub fn write_pidfile(path: &Path) -> io::Result<()> {
     std::fs::write(path, format!("{}\n", std::process::id()))
 }
 
+/// Drops the page-table entries of our executable code (the binary's and libraries' `r-xp`
+/// mappings) once start-up is done: the kernel maps code in 64 KiB chunks around every page
+/// first executed, so start-up leaves most of the text resident although an idle supervisord
+/// runs little of it. The pages stay in the page cache; what runs later is mapped back by a
+/// minor fault. Only never-written code mappings are touched (writable or relocated mappings
+/// would lose their contents).
+pub fn trim_code_pages() {
+    let Ok(maps) = std::fs::read_to_string("/proc/self/maps") else {
+        return;
+    };
+    for line in maps.lines() {
+        let mut f = line.split_whitespace();
+        let (Some(range), Some(perms)) = (f.next(), f.next()) else {
+            continue;
+        };
+        let path = f.nth(3).unwrap_or("");
+        if perms != "r-xp" || !path.starts_with('/') {
+            continue;
+        }
+        let Some((a, b)) = range.split_once('-') else {
+            continue;
+        };
+        let (Ok(a), Ok(b)) = (usize::from_str_radix(a, 16), usize::from_str_radix(b, 16)) else {
+            continue;
+        };
+        // SAFETY: a read-only, executable, file-backed private mapping: dropping its pages
+        // loses nothing, they are faulted back from the file on use.
+        unsafe { libc::madvise(a as *mut libc::c_void, b - a, libc::MADV_DONTNEED) };
+    }
+}
+
 /// Whether /proc shows our own pid namespace (a pid namespace without its own /proc mount
 /// shows another namespace's pids there).
 pub fn proc_is_ours() -> bool {

@@ -349,6 +349,10 @@ unsafe fn errno() -> i32 {
     *libc::__errno_location()
 }
 
+/// The kernel's sigset size, as the full-width argument variadic `syscall` needs (a plain
+/// integer literal would be passed as a 32-bit int with undefined upper bits).
+const SIGSET_BYTES: libc::size_t = 8;
+
 /// Default dispositions for every signal and an empty mask. The raw syscall also resets the
 /// signals libc reserves for itself (32, 33), which its `sigaction` refuses to touch; an
 /// all-zero kernel sigaction is SIG_DFL with no flags on every architecture.
@@ -361,7 +365,7 @@ unsafe fn reset_signals() {
                 sig,
                 dfl.as_ptr(),
                 std::ptr::null::<u64>(),
-                8,
+                SIGSET_BYTES,
             );
         }
     }
@@ -369,9 +373,9 @@ unsafe fn reset_signals() {
     libc::syscall(
         libc::SYS_rt_sigprocmask,
         libc::SIG_SETMASK,
-        &empty,
+        &empty as *const u64,
         std::ptr::null::<u64>(),
-        8,
+        SIGSET_BYTES,
     );
 }
 
