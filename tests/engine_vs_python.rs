@@ -114,10 +114,28 @@ fn lifecycle(log: &str) -> BTreeMap<String, Vec<String>> {
     out
 }
 
+/// Python's run, retried while it shows its documented 1 s-loop race: under load it promotes
+/// a process that already exited to RUNNING before noticing the exit (an early exit then
+/// counts as a normal one). Our SIGCHLD-driven engine never does that.
+fn python_reference(venv: &Path) -> BTreeMap<String, Vec<String>> {
+    let raced = |l: &BTreeMap<String, Vec<String>>| {
+        l.get("crash")
+            .is_some_and(|lines| lines.iter().any(|m| m.contains("success:")))
+    };
+    let mut theirs = lifecycle(&run("pyref", &venv.join("bin/supervisord")));
+    for _ in 0..2 {
+        if !raced(&theirs) {
+            break;
+        }
+        theirs = lifecycle(&run("pyref", &venv.join("bin/supervisord")));
+    }
+    theirs
+}
+
 #[test]
 fn lifecycle_log_lines_match_python_supervisor() {
     let Some(venv) = python_venv() else { return };
-    let theirs = lifecycle(&run("pyref", &venv.join("bin/supervisord")));
+    let theirs = python_reference(&venv);
     let ours = lifecycle(&run("ours", Path::new(SUPERVISORD)));
     for (name, want) in &theirs {
         assert_eq!(
