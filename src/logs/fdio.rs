@@ -1,5 +1,5 @@
 //! Thin, errno-preserving wrappers over the raw syscalls the log code needs (non-blocking
-//! reads, splice, positioned size queries). Kept in one place so the rest reads as plain Rust.
+//! reads, pipe sizes, file positions). Kept in one place so the rest reads as plain Rust.
 
 use std::io;
 use std::os::fd::RawFd;
@@ -71,33 +71,10 @@ pub fn send_nonblocking(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
     }
 }
 
-/// Moves up to `len` bytes from the pipe `from` to `to` inside the kernel (no copy through
-/// user space). Returns 0 at end of file, EAGAIN when the pipe is empty.
-pub fn splice(from: RawFd, to: RawFd, len: usize) -> io::Result<usize> {
-    loop {
-        // SAFETY: null offsets mean "use and advance the file positions".
-        let r = unsafe {
-            libc::splice(
-                from,
-                std::ptr::null_mut(),
-                to,
-                std::ptr::null_mut(),
-                len,
-                libc::SPLICE_F_MOVE | libc::SPLICE_F_NONBLOCK,
-            )
-        };
-        match check(r) {
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            other => return other,
-        }
-    }
-}
-
-/// Moves the file position to the end and returns it (the current file size). Used before
-/// every write so output lands at the end even after an external truncation (copytruncate).
-pub fn seek_end(fd: RawFd) -> io::Result<u64> {
+/// The current file position (after an append: the file size).
+pub fn position(fd: RawFd) -> io::Result<u64> {
     // SAFETY: lseek on a caller-owned descriptor.
-    let r = unsafe { libc::lseek(fd, 0, libc::SEEK_END) };
+    let r = unsafe { libc::lseek(fd, 0, libc::SEEK_CUR) };
     if r < 0 {
         Err(io::Error::last_os_error())
     } else {

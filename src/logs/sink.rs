@@ -61,8 +61,6 @@ pub struct Sink {
     dropped: AtomicU64,
     /// A write failed and no write has succeeded since (one warning per episode).
     failing: AtomicBool,
-    /// The file system took splice(2) (cleared on EINVAL: fall back to read/write).
-    splice_ok: AtomicBool,
 }
 
 /// A path naming a non-seekable target: never sought, never rotated.
@@ -153,7 +151,6 @@ impl Sink {
             written: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
             failing: AtomicBool::new(false),
-            splice_ok: AtomicBool::new(true),
         }))
     }
 
@@ -239,43 +236,6 @@ impl Sink {
             let lost = s.send_lines(syslog::INFO, &tag, data);
             self.dropped.fetch_add(lost, Ordering::Relaxed);
         }
-    }
-
-    /// Whether output can go from the pipe to the file without passing through user space.
-    pub(crate) fn can_splice(&self) -> bool {
-        self.regular_file
-            && self.prefix.is_none()
-            && !self.strip_ansi
-            && self.syslog.is_none()
-            && self.splice_ok.load(Ordering::Relaxed)
-            && !self.failing.load(Ordering::Relaxed)
-            && self.observer.read().map(|o| o.is_none()).unwrap_or(false)
-            && self.filter.read().map(|f| f.is_none()).unwrap_or(false)
-            && !log::log_enabled!(target: "child_output", log::Level::Debug)
-    }
-
-    /// Moves up to `len` bytes from `pipe` into the file. Errors other than EAGAIN mean the
-    /// data is still in the pipe: the caller reads it the ordinary way (and drops it when the
-    /// file cannot take it).
-    pub(crate) fn splice_from(&self, pipe: RawFd, len: usize) -> io::Result<usize> {
-        let res = match &mut *self.lock() {
-            Target::File(f) => {
-                let r = f.splice_from(pipe, len);
-                self.report_rotation(f);
-                r
-            }
-            _ => Err(io::ErrorKind::Unsupported.into()),
-        };
-        match &res {
-            Ok(n) => {
-                self.written.fetch_add(*n as u64, Ordering::Relaxed);
-            }
-            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
-                self.splice_ok.store(false, Ordering::Relaxed);
-            }
-            Err(_) => {}
-        }
-        res
     }
 
     /// The descriptor to watch for writability while a stream backlog waits.

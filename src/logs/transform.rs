@@ -42,11 +42,6 @@ impl PipeState {
         }
     }
 
-    /// Whether nothing is held back between chunks (a partial prefixed line).
-    pub fn is_passthrough(&self) -> bool {
-        self.strip.is_none() && self.prefix.is_none()
-    }
-
     /// Takes one chunk read from the pipe; returns whether the sink has a backlog waiting.
     pub fn consume(&mut self, sink: &Sink, chunk: &[u8], scratch: &mut Scratch) -> bool {
         scratch.reset();
