@@ -21,12 +21,14 @@ use super::pump::{Cmd, OnEof};
 use super::sink::Sink;
 use super::transform::{PipeState, Scratch};
 
-/// Read buffer of the pump (one for all pipes).
+/// Read buffer of the pump (one for all pipes). Measured on ext4 end to end: 256 KiB ran at
+/// ~2200 MB/s, 128 KiB ~2100, 1 MiB only ~400 (a read that empties the whole pipe leaves the
+/// child idle while the pump writes).
 const READ_CHUNK: usize = 256 * 1024;
 /// Chunks taken from one pipe before the others get their turn.
 const CHUNKS_PER_TURN: usize = 4;
-/// Kernel buffer given to a pipe once it proves busy (a full default pipe in one go): fewer
-/// wakeups per megabyte (about 10% less pump CPU at 1 GiB). Idle pipes keep the default.
+/// Kernel buffer given to a pipe once it proves busy (a full default pipe in one go): ~1500 →
+/// ~2200 MB/s end to end on ext4. Idle pipes keep the default.
 const BUSY_PIPE_SIZE: usize = 1 << 20;
 const DEFAULT_PIPE_SIZE: usize = 64 * 1024;
 /// Most pipes grown at once: without CAP_SYS_RESOURCE (Docker's default) the kernel charges pipe
