@@ -169,11 +169,27 @@ impl RotatingFile {
 mod tests {
     use super::*;
 
-    fn tempdir(tag: &str) -> PathBuf {
+    /// A temporary directory removed on drop, also when the test fails.
+    struct TempDir(PathBuf);
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    impl std::ops::Deref for TempDir {
+        type Target = Path;
+        fn deref(&self) -> &Path {
+            &self.0
+        }
+    }
+
+    fn tempdir(tag: &str) -> TempDir {
         let d = std::env::temp_dir().join(format!("sv-rot-{tag}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&d);
         std::fs::create_dir_all(&d).unwrap();
-        d
+        TempDir(d)
     }
 
     fn size(p: &Path) -> u64 {
@@ -196,7 +212,6 @@ mod tests {
         f.write(b"ABCDEFGHIJ"); // oldest is dropped
         assert_eq!(std::fs::read(numbered(&p, 2)).unwrap(), b"abcdefghij");
         assert!(!numbered(&p, 3).exists());
-        std::fs::remove_dir_all(&d).unwrap();
     }
 
     #[test]
@@ -211,7 +226,6 @@ mod tests {
         assert!(p.exists());
         f.write(b"ab");
         assert_eq!(std::fs::read(&p).unwrap(), b"ab");
-        std::fs::remove_dir_all(&d).unwrap();
     }
 
     #[test]
@@ -230,7 +244,6 @@ mod tests {
         f.write(b"0123456789");
         assert!(f.take_rotate_error().is_none());
         assert!(numbered(&p, 1).is_file());
-        std::fs::remove_dir_all(&d).unwrap();
     }
 
     #[test]
@@ -243,7 +256,6 @@ mod tests {
         f.write(b"xyz");
         assert_eq!(std::fs::read(&p).unwrap(), b"xyz");
         assert!(!numbered(&p, 1).exists());
-        std::fs::remove_dir_all(&d).unwrap();
     }
 
     #[test]
@@ -255,7 +267,6 @@ mod tests {
             f.write(b"0123456789");
         }
         assert_eq!(size(&p), 1000);
-        std::fs::remove_dir_all(&d).unwrap();
     }
 
     #[test]
@@ -272,6 +283,5 @@ mod tests {
             .unwrap();
         f.write(b"ab");
         assert_eq!(std::fs::read(&p).unwrap(), b"ab");
-        std::fs::remove_dir_all(&d).unwrap();
     }
 }

@@ -108,6 +108,13 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("sv-syslog-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
+        struct Cleanup<'a>(&'a Path);
+        impl Drop for Cleanup<'_> {
+            fn drop(&mut self) {
+                let _ = std::fs::remove_dir_all(self.0);
+            }
+        }
+        let _cleanup = Cleanup(&dir);
         let sock_path = dir.join("log.sock");
         let server = UnixDatagram::bind(&sock_path).unwrap();
         let out = SyslogOut::new(&sock_path);
@@ -119,7 +126,6 @@ mod tests {
         assert!(m.ends_with(" supervisord: web one"), "{m}");
         let n = server.recv(&mut buf).unwrap();
         assert!(String::from_utf8_lossy(&buf[..n]).ends_with("web two"));
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
