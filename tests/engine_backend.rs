@@ -62,6 +62,7 @@ impl Rig {
             reaper: reaper(),
             pump: OutputPump::new().unwrap(),
             base_env: Vec::new(),
+            base_envp: Arc::new(Vec::new()),
             server_url: None,
             max_fd: 1024,
             changes,

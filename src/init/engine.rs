@@ -12,6 +12,7 @@ use crossbeam_channel::Sender;
 use crate::config::{Config, GroupConfig, GroupKind, LogConfig, LogFile, ProcessConfig};
 use crate::events::EventBus;
 use crate::logs::{Sink, SinkSpec};
+use crate::programs::spawn;
 use crate::programs::{Command, ProcessHandle, Shared, SupervisorState};
 use crate::reaper::Reaper;
 
@@ -91,6 +92,7 @@ fn shared_for(config: &Config, template: &Shared) -> Shared {
     Shared {
         reaper: template.reaper.clone(),
         pump: template.pump.clone(),
+        base_envp: Arc::new(spawn::env_entries(&env)),
         base_env: env,
         server_url: server_url(config),
         max_fd: template.max_fd,

@@ -104,6 +104,7 @@ fn trim_when_settled(rt: &Runtime) {
     }
     rt.last_trim.set(Some(Instant::now()));
     system::trim_code_pages();
+    log::debug!("all processes settled: released unused code and heap pages");
 }
 
 fn on_signal(rt: &Runtime, sig: i32) -> Option<Outcome> {

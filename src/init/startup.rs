@@ -145,6 +145,7 @@ pub fn start(config: Arc<Config>, loader: Loader) -> Result<Runtime, String> {
         reaper,
         pump,
         base_env: Vec::new(),
+        base_envp: Arc::new(Vec::new()),
         server_url: None,
         max_fd: system::max_fd(),
         changes: change_tx,

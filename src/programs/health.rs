@@ -17,7 +17,7 @@ use crate::reaper::ExitReport;
 
 use super::command::resolve;
 use super::names::ExitStatus;
-use super::spawn::{exec_result, spawn_child, PipeSet, Prepared, SignalsBlocked, SpawnSpec};
+use super::spawn::{exec_result, spawn_child, Env, PipeSet, Prepared, SignalsBlocked, SpawnSpec};
 use super::Shared;
 
 /// The health a process reports (`getProcessInfo`'s `health`).
@@ -212,7 +212,7 @@ pub fn spawn_probe(s: &ProbeSpawn<'_>) -> io::Result<i32> {
     let spec = SpawnSpec {
         path: &path,
         argv: s.argv,
-        env: s.env,
+        env: Env::Pairs(s.env),
         directory: s.cfg.directory.as_deref(),
         umask: s.cfg.umask,
         user: s.cfg.user.as_ref(),

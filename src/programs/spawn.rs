@@ -10,6 +10,7 @@ use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
+use std::sync::Arc;
 
 use crate::config::UserSpec;
 
@@ -21,6 +22,7 @@ pub struct Prepared {
     _argv: Vec<CString>,
     argv_ptrs: Vec<*const libc::c_char>,
     _envp: Vec<CString>,
+    _env_base: Option<Arc<Vec<CString>>>,
     envp_ptrs: Vec<*const libc::c_char>,
     cwd: Option<CString>,
     umask: Option<libc::mode_t>,
@@ -39,11 +41,59 @@ struct PreparedUser {
     groups: Vec<libc::gid_t>,
 }
 
+/// A child's environment.
+#[derive(Clone, Copy)]
+pub enum Env<'a> {
+    /// Every variable, in order.
+    Pairs(&'a [(OsString, OsString)]),
+    /// `KEY=value` entries shared by every spawn, and the variables that replace or add to
+    /// them (later ones win). Spawning then allocates only for the few extra variables.
+    Layered {
+        base: &'a Arc<Vec<CString>>,
+        over: &'a [(String, String)],
+    },
+}
+
+/// Builds the shared `KEY=value` entries of an environment (entries with NUL bytes are left
+/// out: they cannot be passed to a child).
+pub fn env_entries(env: &[(OsString, OsString)]) -> Vec<CString> {
+    env.iter()
+        .filter_map(|(k, v)| env_entry(k, v).ok())
+        .collect()
+}
+
+fn entry_key(entry: &CString) -> &[u8] {
+    let b = entry.as_bytes();
+    b.split(|c| *c == b'=').next().unwrap_or(b)
+}
+
+/// The entries of `over` (later wins) and the pointer list: the base entries not replaced,
+/// then the new ones.
+fn layered_envp(
+    base: &Arc<Vec<CString>>,
+    over: &[(String, String)],
+) -> io::Result<(Vec<CString>, Vec<*const libc::c_char>)> {
+    let mut own: Vec<CString> = Vec::with_capacity(over.len());
+    for (k, v) in over {
+        let e = env_entry(OsStr::new(k), OsStr::new(v))?;
+        match own.iter_mut().find(|o| entry_key(o) == k.as_bytes()) {
+            Some(slot) => *slot = e,
+            None => own.push(e),
+        }
+    }
+    let replaced = |e: &CString| own.iter().any(|o| entry_key(o) == entry_key(e));
+    let mut ptrs: Vec<*const libc::c_char> = Vec::with_capacity(base.len() + own.len() + 1);
+    ptrs.extend(base.iter().filter(|e| !replaced(e)).map(|e| e.as_ptr()));
+    ptrs.extend(own.iter().map(|e| e.as_ptr()));
+    ptrs.push(std::ptr::null());
+    Ok((own, ptrs))
+}
+
 /// What one spawn needs to know.
 pub struct SpawnSpec<'a> {
     pub path: &'a Path,
     pub argv: &'a [String],
-    pub env: &'a [(OsString, OsString)],
+    pub env: Env<'a>,
     pub directory: Option<&'a Path>,
     pub umask: Option<u32>,
     pub user: Option<&'a UserSpec>,
@@ -75,11 +125,21 @@ impl Prepared {
             .iter()
             .map(|a| cstring(a.as_bytes(), "command argument"))
             .collect::<io::Result<Vec<_>>>()?;
-        let envp = spec
-            .env
-            .iter()
-            .map(|(k, v)| env_entry(k, v))
-            .collect::<io::Result<Vec<_>>>()?;
+        let (envp, envp_ptrs, env_base) = match spec.env {
+            Env::Pairs(pairs) => {
+                let envp = pairs
+                    .iter()
+                    .map(|(k, v)| env_entry(k, v))
+                    .collect::<io::Result<Vec<_>>>()?;
+                let mut ptrs: Vec<_> = envp.iter().map(|a| a.as_ptr()).collect();
+                ptrs.push(std::ptr::null());
+                (envp, ptrs, None)
+            }
+            Env::Layered { base, over } => {
+                let (own, ptrs) = layered_envp(base, over)?;
+                (own, ptrs, Some(base.clone()))
+            }
+        };
         let cwd = match spec.directory {
             Some(d) => Some(cstring(d.as_os_str().as_bytes(), "directory")?),
             None => None,
@@ -92,13 +152,12 @@ impl Prepared {
         let uid = spec.user.map(|u| u.uid).unwrap_or(0);
         let mut argv_ptrs: Vec<_> = argv.iter().map(|a| a.as_ptr()).collect();
         argv_ptrs.push(std::ptr::null());
-        let mut envp_ptrs: Vec<_> = envp.iter().map(|a| a.as_ptr()).collect();
-        envp_ptrs.push(std::ptr::null());
         Ok(Prepared {
             path,
             _argv: argv,
             argv_ptrs,
             _envp: envp,
+            _env_base: env_base,
             envp_ptrs,
             cwd,
             umask: spec.umask.map(|m| m as libc::mode_t),
@@ -471,5 +530,32 @@ impl Drop for SignalsBlocked {
         unsafe {
             libc::pthread_sigmask(libc::SIG_SETMASK, &self.old, std::ptr::null_mut());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::CStr;
+
+    #[test]
+    fn layered_environment_replaces_and_adds() {
+        let base: Vec<(OsString, OsString)> = [("PATH", "/bin"), ("HOME", "/root"), ("A", "1")]
+            .iter()
+            .map(|(k, v)| (OsString::from(k), OsString::from(v)))
+            .collect();
+        let base = Arc::new(env_entries(&base));
+        let over: Vec<(String, String)> = [("A", "2"), ("NEW", "x"), ("A", "3")]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let (_own, ptrs) = layered_envp(&base, &over).unwrap();
+        assert!(ptrs.last().unwrap().is_null());
+        let got: Vec<String> = ptrs[..ptrs.len() - 1]
+            .iter()
+            // SAFETY: the pointers point into `base` and `_own`, both alive here.
+            .map(|p| unsafe { CStr::from_ptr(*p) }.to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(got, vec!["PATH=/bin", "HOME=/root", "A=3", "NEW=x"]);
     }
 }

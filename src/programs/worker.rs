@@ -20,7 +20,7 @@ use crate::reaper::{ExitReport, Reaper};
 use super::command::resolve;
 use super::machine::{step, Action, Deadline, Event, ExitKind, Machine, Params, SignalKind};
 use super::names::{errno_name, signal_name, ExitStatus};
-use super::spawn::{exec_result, spawn_child, PipeSet, Prepared, SignalsBlocked, SpawnSpec};
+use super::spawn::{exec_result, spawn_child, Env, PipeSet, Prepared, SignalsBlocked, SpawnSpec};
 use super::ProcessState;
 
 const STOP_REPORT_EVERY: Duration = Duration::from_secs(2);
@@ -81,6 +81,8 @@ pub struct Shared {
     pub pump: Arc<OutputPump>,
     /// supervisord's environment + SUPERVISOR_ENABLED/SERVER_URL + `[supervisord] environment`.
     pub base_env: Vec<(OsString, OsString)>,
+    /// `base_env` as the `KEY=value` entries every spawn shares.
+    pub base_envp: Arc<Vec<std::ffi::CString>>,
     /// Default SUPERVISOR_SERVER_URL (programs with `serverurl` override it).
     pub server_url: Option<String>,
     pub max_fd: i32,
@@ -662,6 +664,23 @@ impl Worker {
         resolve(argv0, self.search_path().as_deref())
     }
 
+    /// What this process adds to supervisord's environment (later entries win).
+    fn env_overrides(&self) -> Vec<(String, String)> {
+        let mut over = Vec::with_capacity(3 + self.cfg.environment.len());
+        if let Some(url) = self
+            .cfg
+            .serverurl
+            .as_ref()
+            .or(self.shared.server_url.as_ref())
+        {
+            over.push(("SUPERVISOR_SERVER_URL".to_string(), url.clone()));
+        }
+        over.push(("SUPERVISOR_PROCESS_NAME".to_string(), self.cfg.name.clone()));
+        over.push(("SUPERVISOR_GROUP_NAME".to_string(), self.cfg.group.clone()));
+        over.extend(self.cfg.environment.iter().cloned());
+        over
+    }
+
     fn child_env(&self) -> Vec<(OsString, OsString)> {
         let mut env = self.shared.base_env.clone();
         let mut set = |k: &str, v: &str| {
@@ -706,11 +725,14 @@ impl Worker {
             Ok(p) => p,
             Err(e) => return self.spawnerr(e.message),
         };
-        let env = self.child_env();
+        let over = self.env_overrides();
         let spec = SpawnSpec {
             path: &path,
             argv: &self.cfg.argv,
-            env: &env,
+            env: Env::Layered {
+                base: &self.shared.base_envp,
+                over: &over,
+            },
             directory: self.cfg.directory.as_deref(),
             umask: self.cfg.umask,
             user: self.cfg.user.as_ref(),
