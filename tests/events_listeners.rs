@@ -226,9 +226,10 @@ fn output_becomes_log_and_communication_events() {
     );
     let sections = format!(
         "{}\n[program:talk]\ncommand=/bin/sh {}\nstdout_capture_maxbytes=1KB\n\
-         stdout_events_enabled=true\nstartsecs=0\n",
+         stdout_events_enabled=true\nstartsecs=0\nstdout_logfile={}\n",
         recording_listener(&dir, "lis", "PROCESS_COMMUNICATION,PROCESS_LOG", "", ""),
-        script.display()
+        script.display(),
+        dir.file("talk.log").display()
     );
     let _daemon = Daemon::start(&dir.config(&sections));
     let comm = "PROCESS_COMMUNICATION_STDOUT";
@@ -259,6 +260,12 @@ fn output_becomes_log_and_communication_events() {
         .filter_map(|r| r.split_once("channel:stdout\\n").map(|x| x.1.to_string()))
         .collect();
     assert!(logged.starts_with("plain\\n"), "{records:#?}");
+    // The captured text and the markers stay out of the log file.
+    let file_done = wait_for(Duration::from_secs(10), || {
+        std::fs::read_to_string(dir.file("talk.log")).is_ok_and(|t| t.ends_with("ab\n"))
+    });
+    let file = std::fs::read_to_string(dir.file("talk.log")).unwrap_or_default();
+    assert!(file_done && file == "plain\nab\n", "{file:?}");
 }
 
 #[test]

@@ -53,6 +53,29 @@ pub fn output_observer(
     }))
 }
 
+/// The log filter for a channel in capture mode: the markers and the text between them stay
+/// out of the log file (they become PROCESS_COMMUNICATION events instead). `None` when the
+/// channel does not capture.
+pub fn capture_filter(process: &ProcessConfig, stream: Stream) -> Option<crate::logs::Filter> {
+    let cfg = match stream {
+        Stream::Stdout => &process.stdout,
+        Stream::Stderr => &process.stderr,
+    };
+    if cfg.capture_maxbytes == 0 {
+        return None;
+    }
+    // The filter keeps no captured bytes of its own: only the ordinary text is wanted here.
+    let capture = Mutex::new(Capture::new(0));
+    Some(Arc::new(move |data: &[u8], keep: &mut Vec<u8>| {
+        let segments = capture.lock().unwrap_or_else(|e| e.into_inner()).feed(data);
+        for s in segments {
+            if let Segment::Normal(d) = s {
+                keep.extend_from_slice(&d);
+            }
+        }
+    }))
+}
+
 struct Emitter {
     bus: EventBus,
     stream: Stream,
@@ -149,6 +172,17 @@ mod tests {
             depends_on: Vec::new(),
             healthcheck: None,
         }
+    }
+
+    #[test]
+    fn capture_filter_keeps_markers_and_captured_text_out_of_the_log() {
+        let p = process(log_config(false, 100), log_config(false, 0));
+        assert!(capture_filter(&p, Stream::Stderr).is_none());
+        let filter = capture_filter(&p, Stream::Stdout).unwrap();
+        let mut kept = Vec::new();
+        filter(b"before <!--XSUPERVISOR:BEG", &mut kept);
+        filter(b"IN-->secret<!--XSUPERVISOR:END--> after", &mut kept);
+        assert_eq!(String::from_utf8(kept).unwrap(), "before  after");
     }
 
     #[test]

@@ -814,9 +814,12 @@ impl Worker {
         if let Some(bus) = bus {
             let out = events::observe::output_observer(bus, &self.cfg, Stream::Stdout, pid);
             self.stdout_sink.set_observer(out);
+            let filter = events::observe::capture_filter(&self.cfg, Stream::Stdout);
+            self.stdout_sink.set_filter(filter);
             if let Some(sink) = &self.stderr_sink {
                 let err = events::observe::output_observer(bus, &self.cfg, Stream::Stderr, pid);
                 sink.set_observer(err);
+                sink.set_filter(events::observe::capture_filter(&self.cfg, Stream::Stderr));
             }
         }
         self.stdin = Some(stdin);
