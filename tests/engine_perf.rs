@@ -48,7 +48,8 @@ fn idle_supervisord_never_wakes_up() {
         "{}",
         sup.log()
     );
-    std::thread::sleep(Duration::from_millis(200));
+    // Start-up ends with one deferred clean-up 250 ms after everything settled.
+    std::thread::sleep(Duration::from_millis(1000));
     let before = switches(sup.pid);
     std::thread::sleep(Duration::from_secs(3));
     let woke = switches(sup.pid) - before;

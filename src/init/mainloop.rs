@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::select;
+use crossbeam_channel::{at, never, select};
 
 use crate::programs::names::signal_name;
 use crate::programs::{Command, ProcessState, SupervisorState};
@@ -44,7 +44,13 @@ fn close_server(rt: &mut Runtime) {
 /// Serves until an exit or a reload with a valid new config is asked for.
 fn serve(rt: &Runtime) -> Outcome {
     loop {
+        // A one-shot deadline, only while a trim is pending: idle means no timer at all.
+        let trim_timer = match rt.trim_at.get() {
+            Some(t) => at(t),
+            None => never(),
+        };
         select! {
+            recv(trim_timer) -> _ => trim_if_settled(rt),
             recv(rt.notices) -> n => match n {
                 Ok(Notice::Signal(sig)) => {
                     if let Some(outcome) = on_signal(rt, sig) {
@@ -59,7 +65,7 @@ fn serve(rt: &Runtime) -> Outcome {
                     rt.engine.release_held();
                 }
                 rt.engine.waiting.release(&rt.engine);
-                trim_when_settled(rt);
+                schedule_trim(rt);
             }
             recv(rt.failures) -> f => {
                 if let Ok(f) = f {
@@ -85,21 +91,34 @@ fn serve(rt: &Runtime) -> Outcome {
 
 /// How often at most code pages are trimmed (they come back as code runs).
 const TRIM_EVERY: Duration = Duration::from_secs(30);
+/// How long after every process settled the trim waits (log lines, events and output of the
+/// last changes are handled by then, so their code is not faulted right back).
+const TRIM_DELAY: Duration = Duration::from_millis(250);
 
-/// Once every process has settled (none starting, backing off or stopping), drops the code
-/// pages start-up left resident; at most every TRIM_EVERY, and only on a state change, so an
-/// idle supervisord never wakes up for it.
-fn trim_when_settled(rt: &Runtime) {
-    if rt.last_trim.get().is_some_and(|t| t.elapsed() < TRIM_EVERY) {
-        return;
-    }
+fn settled(rt: &Runtime) -> bool {
     let busy = |s: ProcessState| {
         matches!(
             s,
             ProcessState::Starting | ProcessState::Backoff | ProcessState::Stopping
         )
     };
-    if rt.engine.all().iter().any(|p| busy(p.state())) {
+    !rt.engine.all().iter().any(|p| busy(p.state()))
+}
+
+/// After a state change that leaves every process settled (none starting, backing off or
+/// stopping), plans one trim of the pages start-up and activity left resident; at most every
+/// TRIM_EVERY, so a flapping program cannot keep it busy.
+fn schedule_trim(rt: &Runtime) {
+    let recent = rt.last_trim.get().is_some_and(|t| t.elapsed() < TRIM_EVERY);
+    if recent || rt.trim_at.get().is_some() || !settled(rt) {
+        return;
+    }
+    rt.trim_at.set(Some(Instant::now() + TRIM_DELAY));
+}
+
+fn trim_if_settled(rt: &Runtime) {
+    rt.trim_at.set(None);
+    if !settled(rt) {
         return;
     }
     rt.last_trim.set(Some(Instant::now()));

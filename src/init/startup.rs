@@ -33,6 +33,8 @@ pub struct Runtime {
     pub server: Option<ServerHandle>,
     /// When code pages were last trimmed (see `system::trim_code_pages`).
     pub last_trim: std::cell::Cell<Option<std::time::Instant>>,
+    /// A trim waiting for things to quiet down after every process settled.
+    pub trim_at: std::cell::Cell<Option<std::time::Instant>>,
 }
 
 const ROOT_WARNING: &str = "Supervisor is running as root.  Privileges were not dropped because \
@@ -183,6 +185,7 @@ pub fn start(config: Arc<Config>, loader: Loader) -> Result<Runtime, String> {
         pidfile: Some(pidfile),
         server: Some(server),
         last_trim: std::cell::Cell::new(None),
+        trim_at: std::cell::Cell::new(None),
     })
 }
 
