@@ -573,3 +573,86 @@ fn socket_owner_is_set_when_configured() {
     assert_eq!((meta.uid(), meta.gid()), (65534, 65534));
     assert_eq!(meta.permissions().mode() & 0o777, 0o770);
 }
+
+#[test]
+fn terminal_shell_edits_completes_and_recalls_history() {
+    use std::io::{Read, Write};
+    use std::os::fd::AsRawFd;
+    let h = Harness::new("pty", PROCS);
+    let conf = h.dir.0.join("ctl.conf");
+    let hist = h.dir.0.join("hist");
+    std::fs::write(
+        &conf,
+        format!(
+            "[supervisorctl]\nserverurl={}\nhistory_file={}\n",
+            h.url(),
+            hist.display()
+        ),
+    )
+    .unwrap();
+    let pty = nix::pty::openpty(None, None).unwrap();
+    let slave = std::fs::File::from(pty.slave);
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_supervisorctl"))
+        .arg("-c")
+        .arg(&conf)
+        .stdin(slave.try_clone().unwrap())
+        .stdout(slave.try_clone().unwrap())
+        .stderr(slave)
+        .spawn()
+        .unwrap();
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut master = std::fs::File::from(pty.master);
+    let fd = master.as_raw_fd();
+    let mut reader = master.try_clone().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = reader.read(&mut buf) {
+            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    let _ = fd;
+    let mut guard = Kill(child);
+    let mut seen = String::new();
+    let expect = |needle: &str, seen: &mut String| {
+        let end = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !seen.contains(needle) {
+            match rx.recv_timeout(end.saturating_duration_since(std::time::Instant::now())) {
+                Ok(d) => seen.push_str(&String::from_utf8_lossy(&d)),
+                Err(_) => return false,
+            }
+        }
+        true
+    };
+    assert!(expect("supervisor> ", &mut seen), "{seen:?}");
+    // Tab completes the command, Up recalls it, Ctrl-U clears, Backspace edits.
+    master.write_all(b"vers\t\r").unwrap();
+    assert!(expect("4.3.0", &mut seen), "{seen:?}");
+    seen.clear();
+    master.write_all(b"\x1b[A\r").unwrap();
+    assert!(expect("4.3.0", &mut seen), "{seen:?}");
+    seen.clear();
+    master.write_all(b"junk\x15pix\x7fd gr\t\r").unwrap();
+    // Ctrl-D only once the next prompt is up (typed ahead, the terminal would take it as EOF).
+    assert!(
+        expect("No such process grp:\r\n\rsupervisor> ", &mut seen),
+        "{seen:?}"
+    );
+    master.write_all(b"\x04").unwrap();
+    let mut status = None;
+    assert!(wait_until(std::time::Duration::from_secs(10), || {
+        status = guard.0.try_wait().ok().flatten();
+        status.is_some()
+    }));
+    assert_eq!(status.and_then(|s| s.code()), Some(0));
+    let history = std::fs::read_to_string(&hist).unwrap();
+    assert_eq!(history, "version\nversion\npid grp:\n");
+}

@@ -66,6 +66,7 @@ pub fn install_interrupt_handler(interactive: bool) {
                         let _ = std::io::stdout().flush();
                         std::process::exit(0);
                     } else {
+                        super::lineedit::restore_terminal();
                         let _ = std::io::stdout().write_all(b"\n");
                         let _ = std::io::stdout().flush();
                         std::process::exit(if INTERACTIVE.load(Ordering::SeqCst) {

@@ -4,6 +4,7 @@
 mod config_cmds;
 mod daemon;
 mod errors;
+pub(crate) mod lineedit;
 mod logs;
 mod options;
 mod process;
@@ -221,15 +222,29 @@ impl Ctl {
     fn cmdloop(&mut self) {
         logs::install_interrupt_handler(true);
         self.onecmd("status");
+        let mut editor = lineedit::usable().then(|| lineedit::Editor::new(self.load_history()));
         loop {
             let prompt = format!("{}> ", self.prompt);
-            let _ = self.out.write_all(prompt.as_bytes());
             self.flush();
-            let mut line = String::new();
-            // No lock is held across commands: confirmations read stdin too.
-            let stop = match io::stdin().read_line(&mut line) {
-                Ok(0) | Err(_) => self.onecmd("EOF"),
-                Ok(_) => {
+            let input = match editor.as_mut() {
+                Some(ed) => {
+                    let endpoint = self.endpoint.clone();
+                    ed.read_line(&prompt, &mut |before| completions(&endpoint, before))
+                }
+                None => {
+                    let _ = self.out.write_all(prompt.as_bytes());
+                    self.flush();
+                    let mut line = String::new();
+                    // No lock is held across commands: confirmations read stdin too.
+                    match io::stdin().read_line(&mut line) {
+                        Ok(0) | Err(_) => lineedit::Input::Eof,
+                        Ok(_) => lineedit::Input::Line(line),
+                    }
+                }
+            };
+            let stop = match input {
+                lineedit::Input::Eof => self.onecmd("EOF"),
+                lineedit::Input::Line(line) => {
                     self.remember(&line);
                     self.onecmd(&line)
                 }
@@ -240,12 +255,68 @@ impl Ctl {
             }
         }
     }
+
+    fn load_history(&self) -> Vec<String> {
+        self.history_file
+            .as_ref()
+            .and_then(|p| std::fs::read_to_string(p).ok())
+            .map(|t| t.lines().map(String::from).collect())
+            .unwrap_or_default()
+    }
+}
+
+/// Tab completion like Supervisor's shell: command names first, then group names for
+/// add/remove/update and process names (`name`, `group:name`, `group:*`) for process commands.
+fn completions(endpoint: &Endpoint, before: &str) -> Vec<String> {
+    let words: Vec<&str> = before.split_whitespace().collect();
+    let at_first_word = words.is_empty() || (words.len() == 1 && !before.ends_with(' '));
+    if at_first_word || words[0] == "help" {
+        return COMMANDS
+            .iter()
+            .filter(|c| **c != "EOF")
+            .map(|c| c.to_string())
+            .collect();
+    }
+    let wants_groups = matches!(words[0], "add" | "remove" | "update");
+    let wants_processes = matches!(
+        words[0],
+        "clear" | "fg" | "pid" | "restart" | "signal" | "start" | "status" | "stop" | "tail"
+    );
+    if !wants_groups && !wants_processes {
+        return Vec::new();
+    }
+    let Ok(infos) = endpoint.call("supervisor.getAllProcessInfo", &[]) else {
+        return Vec::new();
+    };
+    let mut out: Vec<String> = Vec::new();
+    for info in infos.as_array().unwrap_or(&[]) {
+        let field = |k: &str| {
+            info.get(k)
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string()
+        };
+        let (group, name) = (field("group"), field("name"));
+        let candidates = if wants_groups {
+            vec![group]
+        } else if group == name {
+            vec![name]
+        } else {
+            vec![format!("{group}:{name}"), format!("{group}:*")]
+        };
+        for c in candidates {
+            if !out.contains(&c) {
+                out.push(c);
+            }
+        }
+    }
+    out
 }
 
 impl Ctl {
     /// Appends a typed line to the history file (one line per entry, like readline's).
     fn remember(&self, line: &str) {
-        let line = line.trim_end_matches(['\r', '\n']);
+        let line = line.trim_end();
         let Some(path) = &self.history_file else {
             return;
         };
