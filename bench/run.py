@@ -52,6 +52,8 @@ def parse_args(argv):
     parser.add_argument("--merge", metavar="JSON",
                         help="take the metrics this run does not measure from an earlier "
                         "run's JSON (e.g. bench/results/full.json)")
+    parser.add_argument("--render-only", action="store_true",
+                        help="run nothing: render the report of the --merge JSON again")
     parser.add_argument("--update-benchmarks", action="store_true",
                         help="also write the report into BENCHMARKS.md between its markers")
     return parser.parse_args(argv)
@@ -92,56 +94,81 @@ def update_benchmarks(text):
     log(f"updated {path}")
 
 
-def main(argv):
-    args = parse_args(argv)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+def implementations(args):
     impls = {"python": python_impl(log), "ours": ours_impl(args.ours_bin)}
     if args.impl:
         for key in set(impls) - set(args.impl.split(",")):
             impls[key].unavailable = "not selected (--impl)"
     for impl in impls.values():
         log(f"{impl.title}: {impl.unavailable or impl.supervisord}")
-    ctx = Context(python=sys.executable, ns=not args.no_ns and namespaces_available(), impls=impls, keep=args.keep,
-                  quick=args.quick)
-    if not ctx.ns:
-        log("pid namespaces unavailable: daemons run as plain children, PID-1 scenarios skipped")
-    scenarios = every = build(args.quick)
-    if args.only:
-        wanted = set(args.only.split(","))
-        unknown = wanted - {s.key for s in scenarios}
-        if unknown:
-            raise SystemExit(f"unknown scenarios: {', '.join(sorted(unknown))}")
-        scenarios = [s for s in scenarios if s.key in wanted]
-    results = Results()
-    for scenario in every if args.merge else scenarios:
-        results.declare(scenario.metrics())
-    for scenario in scenarios:
-        if args.reps:
-            scenario.reps = args.reps
-    facts = machine.describe()
-    for scenario in scenarios:
-        run_scenario(scenario, ctx, results)
-    if args.merge:
-        older = json.loads(Path(args.merge).read_text())
-        measured = {m.key for s in scenarios for m in s.metrics()}
-        results.merge_older(older, measured)
-        results.notes.append(f"Scenarios other than {', '.join(s.key for s in scenarios)} "
-                             f"come from the run of {older['machine']['date']} "
-                             f"(load {older['machine']['load']}).")
-    for scenario in every if args.merge else scenarios:
-        scenario.finish(results)
-    if not ctx.ns:
-        results.notes.append("pid namespaces unavailable: daemons ran as plain children.")
-    text = report.render(results, impls, facts, "quick" if args.quick else "full")
+    return impls
+
+
+def select(args, every):
+    """The scenarios to run this time."""
+    if args.render_only:
+        if not args.merge:
+            raise SystemExit("--render-only needs --merge JSON")
+        return []
+    if not args.only:
+        return every
+    wanted = set(args.only.split(","))
+    unknown = wanted - {s.key for s in every}
+    if unknown:
+        raise SystemExit(f"unknown scenarios: {', '.join(sorted(unknown))}")
+    return [s for s in every if s.key in wanted]
+
+
+def merge(results, older, scenarios):
+    measured = {m.key for s in scenarios for m in s.metrics()}
+    results.merge_older(older, measured)
+    if scenarios:
+        results.notes.append(
+            f"Scenarios other than {', '.join(s.key for s in scenarios)} come from the run of "
+            f"{older['machine']['date']} (load {older['machine']['load']}).")
+
+
+def write(text, data, update):
     print(text)
     out = BENCH / "results"
     out.mkdir(exist_ok=True)
     (out / "latest.md").write_text(text)
-    data = {"mode": "quick" if args.quick else "full", "machine": facts,
-            "impls": {k: vars(v) for k, v in impls.items()}, **results.to_json()}
     (out / "latest.json").write_text(json.dumps(data, indent=1) + "\n")
-    if args.update_benchmarks:
+    if update:
         update_benchmarks(text)
+
+
+def main(argv):
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    older = json.loads(Path(args.merge).read_text()) if args.merge else None
+    if args.render_only and older:
+        args.quick = older["mode"] == "quick"
+    impls = implementations(args)
+    every = build(args.quick)
+    scenarios = select(args, every)
+    ctx = Context(python=sys.executable, ns=not args.no_ns and namespaces_available(),
+                  impls=impls, keep=args.keep, quick=args.quick)
+    if not ctx.ns:
+        log("pid namespaces unavailable: daemons run as plain children, PID-1 scenarios skipped")
+    shown = every if older else scenarios
+    results = Results()
+    for scenario in shown:
+        results.declare(scenario.metrics())
+    facts = machine.describe() if scenarios or not older else older["machine"]
+    for scenario in scenarios:
+        scenario.reps = args.reps or scenario.reps
+        run_scenario(scenario, ctx, results)
+    if older:
+        merge(results, older, scenarios)
+    for scenario in shown:
+        scenario.finish(results)
+    if not ctx.ns:
+        results.notes.append("pid namespaces unavailable: daemons ran as plain children.")
+    mode = "quick" if args.quick else "full"
+    data = {"mode": mode, "machine": facts, "impls": {k: vars(v) for k, v in impls.items()},
+            **results.to_json()}
+    write(report.render(results, impls, facts, mode), data, args.update_benchmarks)
     return 0
 
 

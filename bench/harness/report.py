@@ -33,6 +33,8 @@ def cell(results, metric, impl, unavailable):
 
 
 def ratio(results, metric):
+    if not metric.compare:
+        return "—"
     py, ours = results.median(metric.key, "python"), results.median(metric.key, "ours")
     if py is None or ours is None:
         return "—"

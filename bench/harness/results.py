@@ -28,6 +28,7 @@ class Metric:
     digits: int = 2
     headline: bool = False
     reference: bool = False  # measured without any supervisor (impl key "ref")
+    compare: bool = True  # False when a Python / ours ratio means nothing
 
 
 @dataclass
