@@ -40,7 +40,8 @@ def ratio(results, metric):
         return "—"
     if ours == 0:
         return "∞" if py > 0 else "1×" if py == 0 else "—"
-    return f"{py / ours:.3g}×"
+    value = py / ours
+    return f"{value:,.0f}×" if value >= 100 else f"{value:.3g}×"
 
 
 def verdict(results, metric, unavailable):
