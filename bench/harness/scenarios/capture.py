@@ -9,6 +9,8 @@ retained files should hold, computed from the chunk headers, see scripts/produce
 """
 
 import os
+import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -64,31 +66,29 @@ class Capture(Scenario):
                 target.text = f"≥ {cat:.0f} (cat)"
 
     def reference(self, ctx, rec):
-        base = tempfile.mkdtemp(prefix="svbench-cat-", dir=memory_dir())
-        out = os.path.join(base, "out")
-        command = (f"{ctx.script('producer.py')} {self.mib} {base}/done | cat > {out}")
+        base = Path(tempfile.mkdtemp(prefix="svbench-cat-", dir=memory_dir()))
         try:
-            popen = subprocess.Popen(["/bin/sh", "-c", command], start_new_session=True)
-            try:
-                exited = wait_exit(popen, self.total / 10e6 + 60)
-            finally:
-                if popen.poll() is None:
-                    os.killpg(popen.pid, 9)
-                    popen.wait()
-            stamps = read_stamps(Path(base) / "done")
-            if exited is None or popen.returncode != 0 or os.path.getsize(out) != self.total \
-                    or stamps is None:
-                raise RuntimeError(f"reference pipeline `{command}` failed "
-                                   f"(status {popen.returncode})")
-            exited_wall = time.time() - (time.monotonic() - exited)
-            rec("capture_cat_mbps", self.total / 1e6 / (exited_wall - stamps[0]))
+            rec("capture_cat_mbps", self.total / 1e6 / self.pipeline_seconds(ctx, base))
         finally:
-            for name in ("out", "done"):
-                try:
-                    os.unlink(os.path.join(base, name))
-                except FileNotFoundError:
-                    pass
-            os.rmdir(base)
+            shutil.rmtree(base, ignore_errors=True)
+
+    def pipeline_seconds(self, ctx, base):
+        """Seconds from the producer's first write until `producer | cat > file` exits."""
+        out = base / "out"
+        command = f"{ctx.script('producer.py')} {self.mib} {base}/done | cat > {out}"
+        popen = subprocess.Popen(["/bin/sh", "-c", command], start_new_session=True)
+        try:
+            exited = wait_exit(popen, self.total / 10e6 + 60)
+        finally:
+            if popen.poll() is None:
+                os.killpg(popen.pid, signal.SIGKILL)
+                popen.wait()
+        stamps = read_stamps(base / "done")
+        if exited is None or popen.returncode != 0 or stamps is None \
+                or out.stat().st_size != self.total:
+            raise RuntimeError(f"reference pipeline `{command}` failed (status {popen.returncode})")
+        exited_wall = time.time() - (time.monotonic() - exited)
+        return exited_wall - stamps[0]
 
     def run(self, impl, ctx, rec):
         for mode, (maxbytes, backups) in MODES.items():
@@ -129,7 +129,6 @@ class Capture(Scenario):
                                 f"{self.total} (producer {'done' if done else 'still writing'}): "
                                 f"{daemon.tail()}")
             time.sleep(POLL)
-
 
     @staticmethod
     def began(tmp):
