@@ -41,7 +41,8 @@ def python_impl(log):
             impl.unavailable = f"install failed ({' '.join(step[:3])}): {err}"
             return impl
         if done.returncode != 0:
-            impl.unavailable = f"install failed ({' '.join(step[:3])}): {done.stderr.strip()[-300:]}"
+            reason = done.stderr.strip()[-300:]
+            impl.unavailable = f"install failed ({' '.join(step[:3])}): {reason}"
             return impl
     if installed_version(impl.supervisord) != SUPERVISOR_VERSION:
         impl.unavailable = f"{impl.supervisord} --version is not {SUPERVISOR_VERSION} after install"
@@ -52,7 +53,8 @@ def installed_version(supervisord):
     if not os.access(supervisord, os.X_OK):
         return None
     try:
-        done = subprocess.run([supervisord, "--version"], capture_output=True, text=True, timeout=30)
+        done = subprocess.run([supervisord, "--version"], capture_output=True, text=True,
+                              timeout=30)
     except (OSError, subprocess.TimeoutExpired):
         return None
     return done.stdout.strip()
@@ -61,7 +63,8 @@ def installed_version(supervisord):
 def ours_impl(bindir=None):
     """supervisord-rs from target/release (built by `cargo build --release --bins`)."""
     bindir = Path(bindir) if bindir else REPO / "target" / "release"
-    impl = Impl("ours", "supervisord-rs", str(bindir / "supervisord"), str(bindir / "supervisorctl"))
+    impl = Impl("ours", "supervisord-rs", str(bindir / "supervisord"),
+                str(bindir / "supervisorctl"))
     missing = [p for p in (impl.supervisord, impl.supervisorctl) if not os.access(p, os.X_OK)]
     if missing:
         impl.unavailable = f"not built ({', '.join(missing)}): run cargo build --release --bins"

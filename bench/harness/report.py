@@ -70,7 +70,8 @@ def table(results, impls):
             f"| {metric.label} | {metric.unit} | "
             f"{cell(results, metric, 'python', unavailable['python'])} | "
             f"{cell(results, metric, 'ours', unavailable['ours'])} | "
-            f"{ratio(results, metric)} | {target} | {verdict(results, metric, unavailable['ours'])} |")
+            f"{ratio(results, metric)} | {target} | "
+            f"{verdict(results, metric, unavailable['ours'])} |")
     return "\n".join(lines)
 
 

@@ -65,7 +65,8 @@ class UnixRpc:
         except xmlrpc.client.Fault as fault:
             raise ImplError(f"{method}: fault {fault.faultCode}: {fault.faultString}") from None
         except (ExpatError, ValueError, TypeError) as err:
-            raise ImplError(f"{method}: unparsable XML-RPC response ({err}): {body[:200]!r}") from None
+            raise ImplError(f"{method}: unparsable XML-RPC response ({err}): "
+                            f"{body[:200]!r}") from None
         if len(result) != 1:
             raise ImplError(f"{method}: response holds {len(result)} values, expected 1")
         return result[0]
@@ -83,7 +84,8 @@ class UnixRpc:
             return self._exchange(request, method)
         except (_Closed, BrokenPipeError, ConnectionResetError):
             if not reused:
-                raise ImplError(f"{method}: server closed the connection without a response") from None
+                raise ImplError(f"{method}: server closed the connection without "
+                                "a response") from None
         return self._exchange(request, method)
 
     def _exchange(self, request, method):

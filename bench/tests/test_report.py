@@ -25,7 +25,8 @@ class ReportTest(unittest.TestCase):
     def test_values_ratio_and_verdict(self):
         self.results.add("rss", "python", [25.0, 24.0, 26.0])
         self.results.add("rss", "ours", [2.0])
-        self.assertEqual(self.row(), "| idle RSS | MiB | 25.00 (24.00–26.00) | 2.00 | 12.5× | ≤ 2.5 | yes |")
+        self.assertEqual(self.row(),
+                         "| idle RSS | MiB | 25.00 (24.00–26.00) | 2.00 | 12.5× | ≤ 2.5 | yes |")
 
     def test_missed_target_is_flagged(self):
         self.results.add("rss", "python", [25.0])

@@ -1,8 +1,9 @@
 """Scenario 7: an orphan storm with supervisord as PID 1.
 
-A program started with supervisord makes COUNT orphans (scripts/orphans.py); every 50 ms the harness counts zombie
-processes below supervisord. Reported: the peak, and the count 100 ms and 1 s after the
-storm's last fork.
+A program started with supervisord makes COUNT orphans (scripts/orphans.py); every 50 ms
+the harness counts zombie processes below supervisord. Reported: the peak, and the count
+100 ms and 1 s after the storm's last fork (first sample at or after those instants; a scan
+takes longer than 50 ms while thousands of zombies exist).
 """
 
 import time
