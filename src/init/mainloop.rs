@@ -78,7 +78,11 @@ fn serve(rt: &Runtime) -> Outcome {
                 }
             }
             recv(rt.requests) -> r => match r {
-                Ok(Request::Shutdown) | Err(_) => return Outcome::Exit(0),
+                Ok(Request::Shutdown) => {
+                    rt.rpc_shutdown.set(true);
+                    return Outcome::Exit(0);
+                }
+                Err(_) => return Outcome::Exit(0),
                 Ok(Request::Restart) => {
                     if let Some(c) = reread(rt) {
                         return Outcome::Reload(Box::new(c));
@@ -217,5 +221,28 @@ fn finish(rt: &mut Runtime, status: i32) -> i32 {
     if let Some(p) = &rt.pidfile {
         let _ = std::fs::remove_file(p);
     }
+    if rt.rpc_shutdown.get() {
+        wait_for_rpc_replies();
+    }
     status
+}
+
+/// Connection threads finish their current reply on their own; the one that asked for the
+/// shutdown must get to send `true` before the process ends (Supervisor answers first, then
+/// shuts down). Bounded: an idle keep-alive connection only delays the exit by the bound.
+fn wait_for_rpc_replies() {
+    let busy = || {
+        std::fs::read_dir("/proc/self/task")
+            .map(|d| {
+                d.flatten().any(|t| {
+                    std::fs::read_to_string(t.path().join("comm"))
+                        .is_ok_and(|c| c.trim_end() == "ctl-conn")
+                })
+            })
+            .unwrap_or(false)
+    };
+    let end = Instant::now() + Duration::from_secs(1);
+    while busy() && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(5));
+    }
 }

@@ -33,6 +33,8 @@ pub struct Runtime {
     pub server: Option<ServerHandle>,
     /// When code pages were last trimmed (see `system::trim_code_pages`).
     pub last_trim: std::cell::Cell<Option<std::time::Instant>>,
+    /// The shutdown was asked for over RPC (its reply must get out before the exit).
+    pub rpc_shutdown: std::cell::Cell<bool>,
     /// A trim waiting for things to quiet down after every process settled.
     pub trim_at: std::cell::Cell<Option<std::time::Instant>>,
 }
@@ -186,6 +188,7 @@ pub fn start(config: Arc<Config>, loader: Loader) -> Result<Runtime, String> {
         server: Some(server),
         last_trim: std::cell::Cell::new(None),
         trim_at: std::cell::Cell::new(None),
+        rpc_shutdown: std::cell::Cell::new(false),
     })
 }
 
