@@ -1,5 +1,22 @@
 //! Process-wide duties: command line, signals, PID 1 / subreaper, daemonizing, main loop,
 //! startup and shutdown ordering, reload, exit status.
+//!
+//! Where this differs from Supervisor 4.3 on purpose (everything else follows it):
+//! - Exits are handled when they happen (SIGCHLD), not on a 1 s loop: no RUNNING-then-EXITED
+//!   race for early exits, respawns within milliseconds, idle means no wakeups at all.
+//! - Shutdown stops all programs of one priority level in parallel (Supervisor: one group at a
+//!   time), `depends_on` dependents before their dependencies; then, as PID 1 or subreaper,
+//!   leftover descendants get SIGTERM, `shutdown_grace_secs`, SIGKILL, and are reaped. A
+//!   second exit request sends SIGKILL to what is left.
+//! - A broken config on SIGHUP or `reload` keeps the running configuration (Supervisor exits
+//!   with status 2); an exit request during a reload's stop phase ends in shutdown.
+//! - As PID 1 supervisord never daemonizes, ignores SIGTTIN/SIGTTOU, and passes every other
+//!   catchable signal (USR1, WINCH, ALRM, PWR, ...) on to the running programs (Supervisor
+//!   dies from them).
+//! - Reaped unknown pids are logged at DEBG (Supervisor: INFO, 2 lines a second for a program
+//!   making orphans).
+//! - An `essential` program that ends for good makes supervisord shut down and exit with its
+//!   status.
 
 pub mod backend_impl;
 pub mod cli;
