@@ -93,7 +93,7 @@ fn serve(rt: &Runtime) -> Outcome {
     }
 }
 
-/// How often at most code pages are trimmed (they come back as code runs).
+/// How often at most free heap is released.
 const TRIM_EVERY: Duration = Duration::from_secs(30);
 /// How long after every process settled the trim waits (log lines, events and output of the
 /// last changes are handled by then, so their code is not faulted right back).
@@ -110,7 +110,7 @@ fn settled(rt: &Runtime) -> bool {
 }
 
 /// After a state change that leaves every process settled (none starting, backing off or
-/// stopping), plans one trim of the pages start-up and activity left resident; at most every
+/// stopping), plans one release of the free heap start-up and activity left behind; at most every
 /// TRIM_EVERY, so a flapping program cannot keep it busy.
 fn schedule_trim(rt: &Runtime) {
     let recent = rt.last_trim.get().is_some_and(|t| t.elapsed() < TRIM_EVERY);
@@ -126,8 +126,8 @@ fn trim_if_settled(rt: &Runtime) {
         return;
     }
     rt.last_trim.set(Some(Instant::now()));
-    system::trim_code_pages();
-    log::debug!("all processes settled: released unused code and heap pages");
+    system::release_free_heap();
+    log::debug!("all processes settled: released free heap pages");
 }
 
 fn on_signal(rt: &Runtime, sig: i32) -> Option<Outcome> {

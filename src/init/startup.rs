@@ -31,7 +31,7 @@ pub struct Runtime {
     pub pidfile: Option<PathBuf>,
     /// The RPC servers (closed at shutdown, reopened on reload).
     pub server: Option<ServerHandle>,
-    /// When code pages were last trimmed (see `system::trim_code_pages`).
+    /// When free heap was last released (see `system::release_free_heap`).
     pub last_trim: std::cell::Cell<Option<std::time::Instant>>,
     /// The shutdown was asked for over RPC (its reply must get out before the exit).
     pub rpc_shutdown: std::cell::Cell<bool>,

@@ -150,53 +150,14 @@ pub fn write_pidfile(path: &Path) -> io::Result<()> {
     std::fs::write(path, format!("{}\n", std::process::id()))
 }
 
-/// Drops the page-table entries of our executable code (the binary's and libraries' `r-xp`
-/// mappings) once start-up is done: the kernel maps code in 64 KiB chunks around every page
-/// first executed, so start-up leaves most of the text resident although an idle supervisord
-/// runs little of it. The pages stay in the page cache; what runs later is mapped back by a
-/// minor fault. Only never-written code mappings are touched (writable or relocated mappings
-/// would lose their contents).
-pub fn trim_code_pages() {
-    // Free heap pages left by start-up (many threads allocating at once) go back too.
+/// Gives the heap pages malloc holds free back to the kernel: start-up (many threads
+/// allocating at once) leaves free memory behind that an idle supervisord never reuses.
+pub fn release_free_heap() {
     #[cfg(target_env = "gnu")]
     // SAFETY: malloc_trim only releases memory malloc holds free.
     unsafe {
         libc::malloc_trim(0);
     }
-    let Ok(smaps) = std::fs::read_to_string("/proc/self/smaps") else {
-        return;
-    };
-    for (start, end) in pristine_code_mappings(&smaps) {
-        // SAFETY: a read-only, executable, file-backed private mapping with no private copy
-        // of any page: dropping its pages loses nothing, they are faulted back from the file.
-        unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED) };
-    }
-}
-
-/// The `r-xp` file mappings none of whose pages was ever written (a debugger's breakpoint or
-/// a text relocation would have made a private copy, which must not be dropped).
-fn pristine_code_mappings(smaps: &str) -> Vec<(usize, usize)> {
-    let mut out = Vec::new();
-    let mut current: Option<(usize, usize)> = None;
-    for line in smaps.lines() {
-        let mut f = line.split_whitespace();
-        let first = f.next().unwrap_or("");
-        if let Some((a, b)) = first.split_once('-') {
-            let perms = f.next().unwrap_or("");
-            let path = f.nth(3).unwrap_or("");
-            let range = usize::from_str_radix(a, 16)
-                .ok()
-                .zip(usize::from_str_radix(b, 16).ok());
-            current = range.filter(|_| perms == "r-xp" && path.starts_with('/'));
-        } else if first == "Anonymous:" {
-            if let Some(range) = current.take() {
-                if f.next() == Some("0") {
-                    out.push(range);
-                }
-            }
-        }
-    }
-    out
 }
 
 /// Whether /proc shows our own pid namespace (a pid namespace without its own /proc mount
@@ -253,22 +214,6 @@ fn parent_of(pid: i32) -> Option<(i32, bool)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn only_unwritten_code_mappings_are_trimmed() {
-        let smaps = "\
-5600-5700 r-xp 00000000 fe:00 1 /usr/bin/x
-Rss: 8 kB
-Anonymous: 0 kB
-5700-5800 r-xp 00000000 fe:00 2 /usr/lib/patched.so
-Anonymous: 4 kB
-5800-5900 r--p 00000000 fe:00 1 /usr/bin/x
-Anonymous: 0 kB
-5900-5a00 r-xp 00000000 00:00 0 [vdso]
-Anonymous: 0 kB
-";
-        assert_eq!(pristine_code_mappings(smaps), vec![(0x5600, 0x5700)]);
-    }
 
     #[test]
     fn finds_own_children() {
