@@ -9,7 +9,7 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -416,6 +416,37 @@ fn accept_loop(bound: Bound, auth: Option<Arc<Auth>>, shared: Arc<Shared>, stop:
     }
 }
 
+/// RPC requests being answered, process-wide: a shutdown asked for over RPC must let its own
+/// reply (and any other answer under way) reach the client before the process exits.
+static IN_FLIGHT: (Mutex<usize>, Condvar) = (Mutex::new(0), Condvar::new());
+
+/// One request being answered; leaving (drop, also on unwind) wakes `wait_for_replies`.
+struct InFlight;
+
+impl InFlight {
+    fn enter() -> InFlight {
+        *IN_FLIGHT.0.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+        InFlight
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let mut n = IN_FLIGHT.0.lock().unwrap_or_else(|p| p.into_inner());
+        *n = n.saturating_sub(1);
+        IN_FLIGHT.1.notify_all();
+    }
+}
+
+/// Waits until no RPC request is being answered, at most `limit`.
+pub fn wait_for_replies(limit: Duration) {
+    let n = IN_FLIGHT.0.lock().unwrap_or_else(|p| p.into_inner());
+    let _ = IN_FLIGHT
+        .1
+        .wait_timeout_while(n, limit, |n| *n > 0)
+        .map_err(|p| p.into_inner());
+}
+
 /// Decrements a live count when dropped (even by a panic unwinding).
 struct ActiveGuard<C: std::ops::Deref<Target = AtomicUsize>>(C);
 
@@ -475,6 +506,8 @@ fn serve(conn: Conn, auth: Option<&Auth>, shared: &Shared) {
                 return;
             }
         };
+        // RPC calls are POSTs; log streams (GET) may last forever and are not waited for.
+        let _in_flight = (request.method == "POST").then(InFlight::enter);
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             handle(&request, &mut out, auth, shared)
         }));

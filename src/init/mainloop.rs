@@ -222,27 +222,8 @@ fn finish(rt: &mut Runtime, status: i32) -> i32 {
         let _ = std::fs::remove_file(p);
     }
     if rt.rpc_shutdown.get() {
-        wait_for_rpc_replies();
+        // Supervisor answers a shutdown request before it exits; so do we (bounded).
+        crate::ctl::server::wait_for_replies(Duration::from_secs(1));
     }
     status
-}
-
-/// Connection threads finish their current reply on their own; the one that asked for the
-/// shutdown must get to send `true` before the process ends (Supervisor answers first, then
-/// shuts down). Bounded: an idle keep-alive connection only delays the exit by the bound.
-fn wait_for_rpc_replies() {
-    let busy = || {
-        std::fs::read_dir("/proc/self/task")
-            .map(|d| {
-                d.flatten().any(|t| {
-                    std::fs::read_to_string(t.path().join("comm"))
-                        .is_ok_and(|c| c.trim_end() == "ctl-conn")
-                })
-            })
-            .unwrap_or(false)
-    };
-    let end = Instant::now() + Duration::from_secs(1);
-    while busy() && Instant::now() < end {
-        std::thread::sleep(Duration::from_millis(5));
-    }
 }
