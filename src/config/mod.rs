@@ -19,7 +19,7 @@ mod model;
 mod overrides;
 mod passwd;
 mod program;
-mod pystr;
+pub mod pystr;
 mod search;
 mod section;
 mod servers;
