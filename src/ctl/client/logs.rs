@@ -1,6 +1,6 @@
 //! `tail`, `maintail`, `fg` and the `tail -f` stream, with Ctrl-C handling.
 
-use std::io::{BufRead, Read, Write};
+use std::io::{BufRead, Write};
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::Once;
@@ -145,22 +145,7 @@ fn tailf(ctl: &mut Ctl, path: &str) -> CmdResult {
     };
     STREAM_FD.store(stream_fd(reader.get_ref()), Ordering::SeqCst);
     let mut stdout = std::io::stdout();
-    loop {
-        let data = if chunked {
-            match read_chunk(&mut reader) {
-                Ok(Some(d)) => d,
-                _ => break,
-            }
-        } else {
-            let mut buf = vec![0u8; 8192];
-            match reader.read(&mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => {
-                    buf.truncate(n);
-                    buf
-                }
-            }
-        };
+    while let Some(data) = next_piece(&mut reader, chunked) {
         if stdout
             .write_all(&data)
             .and_then(|()| stdout.flush())
@@ -372,22 +357,7 @@ pub fn do_fg(ctl: &mut Ctl, arg: &str) -> CmdResult {
                 .stack_size(128 * 1024)
                 .spawn(move || {
                     let mut out = std::io::stdout();
-                    loop {
-                        let data = if chunked {
-                            match read_chunk(&mut reader) {
-                                Ok(Some(d)) => d,
-                                _ => break,
-                            }
-                        } else {
-                            let mut buf = vec![0u8; 8192];
-                            match reader.read(&mut buf) {
-                                Ok(0) | Err(_) => break,
-                                Ok(n) => {
-                                    buf.truncate(n);
-                                    buf
-                                }
-                            }
-                        };
+                    while let Some(data) = next_piece(&mut reader, chunked) {
                         let _ = out.write_all(&data);
                         let _ = out.flush();
                     }
@@ -445,4 +415,20 @@ pub fn do_fg(ctl: &mut Ctl, arg: &str) -> CmdResult {
     }
     ctl.output("Exiting foreground");
     Ok(())
+}
+
+/// The next piece of a log stream: one chunk of a chunked body, else what one read returns;
+/// `None` at the end of the stream or on an error.
+fn next_piece<R: std::io::BufRead>(reader: &mut R, chunked: bool) -> Option<Vec<u8>> {
+    if chunked {
+        return read_chunk(reader).ok().flatten();
+    }
+    let mut buf = vec![0u8; 8192];
+    match reader.read(&mut buf) {
+        Ok(0) | Err(_) => None,
+        Ok(n) => {
+            buf.truncate(n);
+            Some(buf)
+        }
+    }
 }
