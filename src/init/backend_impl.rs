@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crossbeam_channel::{bounded, Receiver};
+use crossbeam_channel::bounded;
 
 use crate::config::{Config, GroupConfig};
 use crate::ctl::backend::{
@@ -12,12 +12,9 @@ use crate::ctl::backend::{
 };
 use crate::programs::{Command, ProcessHandle, Reply, SupervisorState};
 
+use super::dep_order::{self, Pending};
 use super::engine::{Engine, Request};
 use super::Loader;
-
-/// The answer channel of one sent request, or why it was not sent.
-type Pending = Result<Receiver<Result<(), Fault>>, Fault>;
-
 pub struct EngineBackend {
     engine: Arc<Engine>,
     loader: Arc<Loader>,
@@ -57,16 +54,7 @@ impl EngineBackend {
                 (n.clone(), rx)
             })
             .collect();
-        pending
-            .into_iter()
-            .map(|(n, rx)| {
-                let r = rx.and_then(|rx| {
-                    rx.recv()
-                        .unwrap_or_else(|_| Err(Fault::new(faults::ABNORMAL_TERMINATION, Some(&n))))
-                });
-                (n, r)
-            })
-            .collect()
+        dep_order::collect(pending)
     }
 
     fn config_in_force(&self) -> Arc<Config> {

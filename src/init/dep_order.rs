@@ -111,9 +111,11 @@ fn dependency_closure(
     out
 }
 
-type Pending = Result<Receiver<Result<(), Fault>>, Fault>;
+/// The answer channel of one sent request, or why it was not sent.
+pub(super) type Pending = Result<Receiver<Result<(), Fault>>, Fault>;
 
-fn collect(pending: Vec<(String, Pending)>) -> Vec<ProcessResult> {
+/// Waits for each answer in order (the requests were all sent first, so the waits overlap).
+pub(super) fn collect(pending: Vec<(String, Pending)>) -> Vec<ProcessResult> {
     pending
         .into_iter()
         .map(|(n, rx)| {
