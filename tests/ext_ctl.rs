@@ -201,3 +201,101 @@ fn metrics_are_served_behind_auth() {
     assert!(value("process_resident_memory_bytes ") > 0.0, "{body}");
     assert!(value("process_open_fds ") >= 3.0, "{body}");
 }
+
+/// db: RUNNING but never healthy (so web keeps waiting); `db_cmd` decides how db ends.
+fn unhealthy_db_and_web(port: u16, db_cmd: &str) -> String {
+    format!(
+        "{}[program:db]\ncommand={{prog}} {db_cmd}\nstartsecs=0\nautostart=false\n\
+         autorestart=false\nhealthcheck_command=/bin/false\nhealthcheck_interval=1\n\
+         healthcheck_retries=1000\n\n\
+         [program:web]\ncommand={{prog}} sleep=100\nstartsecs=0\nautostart=false\n\
+         depends_on=db\n",
+        servers(port)
+    )
+}
+
+#[test]
+fn start_of_a_dependent_fails_when_its_dependency_exits_for_good() {
+    let port = free_port();
+    let sup = Sup::start("ctl-depexit", &unhealthy_db_and_web(port, "sleep=1"));
+    wait_socket(&sup);
+    let t0 = std::time::Instant::now();
+    let (code, out) = ctl(&sup, &["start", "web"]);
+    assert_ne!(code, 0, "{out}");
+    assert!(out.contains("web: ERROR (abnormal termination)"), "{out}");
+    assert!(t0.elapsed() < Duration::from_secs(15), "{:?}", t0.elapsed());
+    assert!(
+        sup.log()
+            .contains("not starting web: its dependency db is EXITED"),
+        "{}",
+        sup.log()
+    );
+    assert!(!sup.log().contains("spawned: 'web'"), "{}", sup.log());
+}
+
+#[test]
+fn start_of_a_dependent_fails_when_its_dependency_is_stopped() {
+    let port = free_port();
+    let sup = Sup::start("ctl-depstop", &unhealthy_db_and_web(port, "sleep=100"));
+    wait_socket(&sup);
+    let starter = {
+        let conf = sup.dir.path("sd.conf");
+        std::thread::spawn(move || {
+            Command::new(SUPERVISORCTL)
+                .arg("-c")
+                .arg(conf)
+                .args(["start", "web"])
+                .output()
+                .expect("run supervisorctl")
+        })
+    };
+    assert!(
+        sup.wait_log("success: db entered RUNNING", 10.0),
+        "{}",
+        sup.log()
+    );
+    let (code, out) = ctl(&sup, &["stop", "db"]);
+    assert_eq!(code, 0, "{out}");
+    let out = starter.join().expect("starter thread");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("web: ERROR (abnormal termination)"),
+        "{text}\n{}",
+        sup.log()
+    );
+    assert!(
+        sup.log()
+            .contains("not starting web: its dependency db is STOPPED"),
+        "{}",
+        sup.log()
+    );
+}
+
+#[test]
+fn program_held_for_a_manual_dependency_shows_stopped_and_can_be_stopped() {
+    let port = free_port();
+    let conf = format!(
+        "{}[program:db]\ncommand={{prog}} sleep=100\nstartsecs=0\nautostart=false\n\n\
+         [program:web]\ncommand={{prog}} sleep=100\nstartsecs=0\ndepends_on=db\n",
+        servers(port)
+    );
+    let mut sup = Sup::start("ctl-dephold", &conf);
+    wait_socket(&sup);
+    assert!(
+        sup.log().contains("web waits for db to be RUNNING"),
+        "{}",
+        sup.log()
+    );
+    let (_, out) = ctl(&sup, &["status", "web"]);
+    assert!(out.contains("STOPPED"), "{out}");
+    // Stopping the held program cancels its pending start: db starting later leaves it alone.
+    let (code, out) = ctl(&sup, &["stop", "web"]);
+    assert_eq!(code, 0, "{out}\n{}", sup.log());
+    assert!(out.contains("web: stopped"), "{out}");
+    let (code, out) = ctl(&sup, &["start", "db"]);
+    assert_eq!(code, 0, "{out}");
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(!sup.log().contains("spawned: 'web'"), "{}", sup.log());
+    sup.signal(libc::SIGTERM);
+    assert_eq!(sup.wait_exit(15.0).and_then(|s| s.code()), Some(0));
+}

@@ -148,8 +148,15 @@ pub trait Backend: Send + Sync + 'static {
     /// Starts each process; with `wait`, returns once each is RUNNING or has failed.
     fn start(&self, namespecs: &[String], wait: bool) -> Vec<ProcessResult>;
     /// Stops each process; with `wait`, returns once each is stopped.
+    /// A process with a pending start (see `start_pending`) counts as running here: stopping
+    /// it cancels that start.
     fn stop(&self, namespecs: &[String], wait: bool) -> Vec<ProcessResult>;
     fn signal(&self, namespecs: &[String], signal: i32) -> Vec<ProcessResult>;
+    /// Whether a start of this (stopped) process is pending, held until its `depends_on`
+    /// programs are up.
+    fn start_pending(&self, _namespec: &str) -> bool {
+        false
+    }
     fn send_stdin(&self, namespec: &str, data: &[u8]) -> Result<(), Fault>;
 
     /// Begins an orderly shutdown after the reply is sent.

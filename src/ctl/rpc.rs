@@ -349,7 +349,7 @@ impl Rpc {
         match self.resolve(&infos, namespec)? {
             (group, None) => self.stop_group(&group, wait),
             (_, Some(info)) => {
-                if !info.state.is_running() {
+                if !self.stoppable(info) {
                     return Err(fault(faults::NOT_RUNNING, namespec));
                 }
                 Self::single(self.backend.stop(&[info.namespec()], wait))
@@ -373,13 +373,18 @@ impl Rpc {
         let names: Vec<String> = self
             .by_priority(infos, group)
             .iter()
-            .filter(|i| i.state.is_running())
+            .filter(|i| self.stoppable(i))
             .map(|i| i.namespec())
             .collect();
         if names.is_empty() {
             return Ok(Value::Array(vec![]));
         }
         Ok(results_to_value(self.backend.stop(&names, wait), infos))
+    }
+
+    /// Running, or stopped with a start pending (held for its dependencies).
+    fn stoppable(&self, info: &ProcessInfo) -> bool {
+        info.state.is_running() || self.backend.start_pending(&info.namespec())
     }
 
     fn signal_process(&self, namespec: &str, signal: &str) -> RpcResult {

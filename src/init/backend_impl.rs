@@ -124,13 +124,37 @@ impl Backend for EngineBackend {
     }
 
     fn stop(&self, namespecs: &[String], wait: bool) -> Vec<ProcessResult> {
-        if let Some(r) = super::dep_order::stop(&self.engine, namespecs, wait) {
-            return r;
-        }
-        self.each(namespecs, |reply| Command::Stop {
-            reply: Some(reply),
-            wait,
-        })
+        // A process held until its dependencies are up is pending a start: stopping it
+        // cancels that start, and succeeds although the process itself never ran.
+        let unheld: Vec<bool> = namespecs
+            .iter()
+            .map(|n| {
+                self.engine.state() == SupervisorState::Running
+                    && self.handle(n).is_ok_and(|h| self.engine.unhold(&h))
+            })
+            .collect();
+        let results = super::dep_order::stop(&self.engine, namespecs, wait).unwrap_or_else(|| {
+            self.each(namespecs, |reply| Command::Stop {
+                reply: Some(reply),
+                wait,
+            })
+        });
+        results
+            .into_iter()
+            .zip(unheld)
+            .map(|((n, r), unheld)| match r {
+                Err(f) if unheld && f.code == faults::NOT_RUNNING => {
+                    log::info!("{n}: pending start cancelled");
+                    (n, Ok(()))
+                }
+                r => (n, r),
+            })
+            .collect()
+    }
+
+    fn start_pending(&self, namespec: &str) -> bool {
+        self.handle(namespec)
+            .is_ok_and(|h| h.state().is_stopped() && self.engine.is_held(&h))
     }
 
     fn signal(&self, namespecs: &[String], signal: i32) -> Vec<ProcessResult> {

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use crossbeam_channel::{bounded, Receiver};
 
 use crate::ctl::backend::{faults, Fault, ProcessResult};
-use crate::programs::{Command, ProcessHandle, ProcessState, Reply, SupervisorState};
+use crate::programs::{Command, ProcessHandle, Reply, SupervisorState};
 
 use super::deps;
 use super::engine::Engine;
@@ -20,6 +20,10 @@ struct Entry {
     /// The requester's answer channel (`None` for a dependency started on the way).
     reply: Option<Reply>,
     wait: bool,
+    /// Each dependency process with its transition count when the request was held: a
+    /// dependency found in a stopped state with a higher count has ended since (exited
+    /// without restart, was stopped, went FATAL) and will not become RUNNING by itself.
+    deps: Vec<(Arc<ProcessHandle>, u64)>,
 }
 
 /// Start requests waiting for dependencies; init releases them on every state change.
@@ -32,41 +36,63 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// The FATAL process among `p`'s dependencies, if any (it will not become RUNNING by itself).
-fn failed_dependency(p: &ProcessHandle, all: &[Arc<ProcessHandle>]) -> Option<String> {
+/// The processes of the programs `p` depends on.
+fn dependencies(p: &ProcessHandle, all: &[Arc<ProcessHandle>]) -> Vec<Arc<ProcessHandle>> {
     all.iter()
         .filter(|q| p.config.depends_on.contains(&q.config.program_name))
-        .find(|q| q.state() == ProcessState::Fatal)
-        .map(|q| q.namespec())
+        .cloned()
+        .collect()
+}
+
+/// Why a held entry can no longer start: a dependency that ended since the request was
+/// held (with its state), or one whose own held start failed.
+fn ended_dependency(e: &Entry, failed: &[Arc<ProcessHandle>]) -> Option<(String, String)> {
+    e.deps.iter().find_map(|(d, seen)| {
+        if failed.iter().any(|f| Arc::ptr_eq(f, d)) {
+            return Some((d.namespec(), "could not be started".to_string()));
+        }
+        let (state, count) = d.state_and_transitions();
+        (state.is_stopped() && count != *seen)
+            .then(|| (d.namespec(), format!("is {}", state.name())))
+    })
 }
 
 impl Waiting {
-    /// Starts the held requests whose dependencies are ready; fails those whose dependency
-    /// went FATAL (a plain start would not wait for it either).
+    /// Starts the held requests whose dependencies are ready; fails those with a dependency
+    /// that entered a stopped state while they were held (a plain start would not wait for
+    /// it either), and then those that were waiting for a failed one.
     pub fn release(&self, engine: &Engine) {
         let mut entries = lock(&self.entries);
         if entries.is_empty() {
             return;
         }
         let all = engine.all();
-        entries.retain_mut(|e| {
-            if deps::ready(&e.handle, &all) {
-                e.handle.send(Command::Start {
-                    reply: e.reply.take(),
-                    wait: e.wait,
-                });
-                return false;
+        let mut failed: Vec<Arc<ProcessHandle>> = Vec::new();
+        loop {
+            let before = failed.len();
+            entries.retain_mut(|e| {
+                if deps::ready(&e.handle, &all) {
+                    e.handle.send(Command::Start {
+                        reply: e.reply.take(),
+                        wait: e.wait,
+                    });
+                    return false;
+                }
+                let Some((dep, why)) = ended_dependency(e, &failed) else {
+                    return true;
+                };
+                let name = e.handle.namespec();
+                log::warn!("not starting {name}: its dependency {dep} {why}");
+                if let Some(r) = e.reply.take() {
+                    let _ = r.send(Err(Fault::new(faults::ABNORMAL_TERMINATION, Some(&name))));
+                }
+                failed.push(e.handle.clone());
+                false
+            });
+            if failed.len() == before || entries.is_empty() {
+                return;
             }
-            let Some(dep) = failed_dependency(&e.handle, &all) else {
-                return true;
-            };
-            let name = e.handle.namespec();
-            log::warn!("not starting {name}: its dependency {dep} is FATAL");
-            if let Some(r) = e.reply.take() {
-                let _ = r.send(Err(Fault::new(faults::ABNORMAL_TERMINATION, Some(&name))));
-            }
-            false
-        });
+        }
     }
 
     /// Forgets every held request (shutdown, reload); their requesters get a fault.
@@ -74,16 +100,45 @@ impl Waiting {
         lock(&self.entries).clear();
     }
 
-    fn hold(&self, handle: Arc<ProcessHandle>, reply: Option<Reply>, wait: bool) {
+    pub fn holds(&self, handle: &Arc<ProcessHandle>) -> bool {
+        lock(&self.entries)
+            .iter()
+            .any(|e| Arc::ptr_eq(&e.handle, handle))
+    }
+
+    /// Drops the held requests for `handle` (it is being stopped); true if there were any.
+    /// Their requesters get ABNORMAL_TERMINATION: the process will not start.
+    pub fn cancel(&self, handle: &Arc<ProcessHandle>) -> bool {
+        let mut entries = lock(&self.entries);
+        let before = entries.len();
+        entries.retain(|e| !Arc::ptr_eq(&e.handle, handle));
+        before != entries.len()
+    }
+
+    fn hold(
+        &self,
+        handle: Arc<ProcessHandle>,
+        reply: Option<Reply>,
+        wait: bool,
+        all: &[Arc<ProcessHandle>],
+    ) {
         let mut entries = lock(&self.entries);
         // A process already held for an earlier request keeps that request's place.
         if reply.is_none() && entries.iter().any(|e| Arc::ptr_eq(&e.handle, &handle)) {
             return;
         }
+        let deps = dependencies(&handle, all)
+            .into_iter()
+            .map(|d| {
+                let count = d.state_and_transitions().1;
+                (d, count)
+            })
+            .collect();
         entries.push(Entry {
             handle,
             reply,
             wait,
+            deps,
         });
     }
 }
@@ -158,7 +213,7 @@ pub fn start(engine: &Engine, namespecs: &[String], wait: bool) -> Option<Vec<Pr
                 "starting {} first: a requested program depends on it",
                 dep.namespec()
             );
-            engine.waiting.hold(dep, None, false);
+            engine.waiting.hold(dep, None, false, &all);
         }
     }
     let pending: Vec<(String, Pending)> = found
@@ -166,7 +221,7 @@ pub fn start(engine: &Engine, namespecs: &[String], wait: bool) -> Option<Vec<Pr
         .map(|(n, h)| {
             let rx = h.map(|h| {
                 let (tx, rx) = bounded(1);
-                engine.waiting.hold(h, Some(tx), wait);
+                engine.waiting.hold(h, Some(tx), wait, &all);
                 rx
             });
             (n, rx)

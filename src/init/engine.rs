@@ -244,6 +244,22 @@ impl Engine {
         });
     }
 
+    /// Whether `p` has a pending start (boot hold or held request).
+    pub fn is_held(&self, p: &Arc<ProcessHandle>) -> bool {
+        lock(&self.held).iter().any(|h| Arc::ptr_eq(h, p)) || self.waiting.holds(p)
+    }
+
+    /// Forgets every pending start of `p` (boot hold and held requests), as stopping it
+    /// must; true if there was one.
+    pub fn unhold(&self, p: &Arc<ProcessHandle>) -> bool {
+        let mut held = lock(&self.held);
+        let before = held.len();
+        held.retain(|h| !Arc::ptr_eq(h, p));
+        let was_held = held.len() != before;
+        drop(held);
+        self.waiting.cancel(p) || was_held
+    }
+
     /// Removes a group and ends its workers (its processes must be stopped).
     pub fn remove_group(&self, name: &str) -> Option<Group> {
         let group = {

@@ -5,6 +5,7 @@
 use std::ffi::OsString;
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -107,6 +108,8 @@ pub struct ProcessHandle {
     pub stdout_sink: Arc<Sink>,
     pub stderr_sink: Option<Arc<Sink>>,
     info: Arc<Mutex<ProcessInfo>>,
+    /// How many state changes the process went through; updated under the `info` lock.
+    transitions: Arc<AtomicU64>,
     tx: Sender<Command>,
     thread: Mutex<Option<JoinHandle<()>>>,
 }
@@ -155,11 +158,12 @@ impl ProcessHandle {
             log_bytes_dropped: 0,
         };
         let info = Arc::new(Mutex::new(info));
+        let transitions = Arc::new(AtomicU64::new(0));
         let (tx, rx) = unbounded();
         let worker = Worker::new(
             config.clone(),
             shared,
-            info.clone(),
+            (info.clone(), transitions.clone()),
             stdout_sink.clone(),
             stderr_sink.clone(),
             listener,
@@ -173,6 +177,7 @@ impl ProcessHandle {
             stdout_sink,
             stderr_sink,
             info,
+            transitions,
             tx,
             thread: Mutex::new(Some(thread)),
         }))
@@ -195,6 +200,13 @@ impl ProcessHandle {
 
     pub fn state(&self) -> ProcessState {
         lock(&self.info).state
+    }
+
+    /// The state and how many state changes led to it, read together: a caller that saw
+    /// count n earlier knows, from a higher count, that the state was entered since.
+    pub fn state_and_transitions(&self) -> (ProcessState, u64) {
+        let info = lock(&self.info);
+        (info.state, self.transitions.load(Ordering::SeqCst))
     }
 
     /// Whether the health check passes (always true without one).
@@ -222,6 +234,7 @@ struct Worker {
     cfg: ProcessConfig,
     shared: Arc<Shared>,
     info: Arc<Mutex<ProcessInfo>>,
+    transitions: Arc<AtomicU64>,
     stdout_sink: Arc<Sink>,
     stderr_sink: Option<Arc<Sink>>,
     listener: bool,
@@ -248,7 +261,7 @@ impl Worker {
     fn new(
         cfg: ProcessConfig,
         shared: Arc<Shared>,
-        info: Arc<Mutex<ProcessInfo>>,
+        (info, transitions): (Arc<Mutex<ProcessInfo>>, Arc<AtomicU64>),
         stdout_sink: Arc<Sink>,
         stderr_sink: Option<Arc<Sink>>,
         listener: bool,
@@ -264,6 +277,7 @@ impl Worker {
             cfg,
             shared,
             info,
+            transitions,
             stdout_sink,
             stderr_sink,
             listener,
@@ -564,6 +578,7 @@ impl Worker {
             let mut info = lock(&self.info);
             info.state = to;
             info.pid = self.pid;
+            self.transitions.fetch_add(1, Ordering::SeqCst);
         }
         let expected = match (to, self.last_exit) {
             (ProcessState::Exited, Some(st)) => st.is_expected(&self.cfg.exitcodes),
