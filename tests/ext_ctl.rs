@@ -288,6 +288,7 @@ fn program_held_for_a_manual_dependency_shows_stopped_and_can_be_stopped() {
     );
     let (_, out) = ctl(&sup, &["status", "web"]);
     assert!(out.contains("STOPPED"), "{out}");
+    assert!(out.contains("waiting for its dependencies"), "{out}");
     // Stopping the held program cancels its pending start: db starting later leaves it alone.
     let (code, out) = ctl(&sup, &["stop", "web"]);
     assert_eq!(code, 0, "{out}\n{}", sup.log());
@@ -296,6 +297,8 @@ fn program_held_for_a_manual_dependency_shows_stopped_and_can_be_stopped() {
     assert_eq!(code, 0, "{out}");
     std::thread::sleep(Duration::from_millis(300));
     assert!(!sup.log().contains("spawned: 'web'"), "{}", sup.log());
+    let (_, out) = ctl(&sup, &["status", "web"]);
+    assert!(out.contains("Not started"), "{out}");
     sup.signal(libc::SIGTERM);
     assert_eq!(sup.wait_exit(15.0).and_then(|s| s.code()), Some(0));
 }

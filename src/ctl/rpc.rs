@@ -441,7 +441,7 @@ impl Rpc {
     fn get_process_info(&self, namespec: &str) -> RpcResult {
         let infos = self.backend.all_process_info();
         match self.resolve(&infos, namespec)? {
-            (_, Some(info)) => Ok(process_info_value(info, now())),
+            (_, Some(info)) => Ok(self.info_value(info, now())),
             (_, None) => Err(fault(faults::BAD_NAME, namespec)),
         }
     }
@@ -449,7 +449,23 @@ impl Rpc {
     pub fn get_all_process_info(&self) -> Value {
         let now = now();
         let infos = self.backend.all_process_info();
-        Value::Array(infos.iter().map(|i| process_info_value(i, now)).collect())
+        Value::Array(infos.iter().map(|i| self.info_value(i, now)).collect())
+    }
+
+    /// The getProcessInfo struct; a stopped process whose start is held for its `depends_on`
+    /// programs says so in its description (extension), so `status` does not call it idle.
+    fn info_value(&self, info: &ProcessInfo, now: i64) -> Value {
+        let mut v = process_info_value(info, now);
+        if info.state.is_stopped() && self.backend.start_pending(&info.namespec()) {
+            if let Value::Struct(fields) = &mut v {
+                for (k, val) in fields.iter_mut() {
+                    if k == "description" {
+                        *val = Value::str("waiting for its dependencies (depends_on)");
+                    }
+                }
+            }
+        }
+        v
     }
 
     fn get_all_config_info(&self) -> Value {
