@@ -156,3 +156,46 @@ fn requests_during_shutdown_are_refused() {
     );
     assert_eq!(sup.wait_exit(10.0).and_then(|s| s.code()), Some(0));
 }
+
+/// Files in the temp dir that belong to the control socket (`sd.sock` and bind temporaries).
+fn socket_files(sup: &Sup) -> Vec<String> {
+    std::fs::read_dir(&sup.dir.0)
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with("sd.sock"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn socket_is_removed_at_exit_after_a_reload() {
+    let mut sup = start(
+        "ctlsockreload",
+        "[program:a]\ncommand={prog} sleep=100\nstartsecs=0\n",
+    );
+    let o = ctl(&sup, &["reload"]);
+    assert_eq!(out(&o), "Restarted supervisord\n");
+    assert!(
+        wait_for(10.0, || sup.count("supervisord started with pid") == 2
+            && ctl(&sup, &["pid"]).status.code() == Some(0)),
+        "{}",
+        sup.log()
+    );
+    assert_eq!(socket_files(&sup), ["sd.sock"]);
+    sup.signal(libc::SIGTERM);
+    assert_eq!(sup.wait_exit(10.0).and_then(|s| s.code()), Some(0));
+    assert!(socket_files(&sup).is_empty(), "{:?}", socket_files(&sup));
+}
+
+#[test]
+fn socket_is_removed_when_an_essential_program_ends_supervisord() {
+    let mut sup = start(
+        "ctlsockess",
+        "[program:e]\ncommand={prog} sleep=1.5 exit=3\nstartsecs=0\nautorestart=false\n\
+         essential=true\n",
+    );
+    assert_eq!(sup.wait_exit(10.0).and_then(|s| s.code()), Some(3));
+    assert!(socket_files(&sup).is_empty(), "{:?}", socket_files(&sup));
+}

@@ -1,5 +1,6 @@
 //! Robustness under load: 30 programs (crash loops, quick exits with autorestart, orphan
-//! makers, long runners) while 4 clients start and stop them concurrently over the socket.
+//! makers, long runners) while 4 clients start, stop and signal them concurrently over the
+//! socket, and a reload closes and reopens that socket in the middle.
 //! Afterwards the daemon must still answer, have no unreaped children, leave every process
 //! in a stopped state after `stop all`, and shut down with status 0 within a bound.
 
@@ -135,9 +136,14 @@ fn client(sock: std::path::PathBuf, seed: u64) -> usize {
         } else {
             "<boolean>0</boolean>"
         };
-        let body = match rng.next(5) {
+        let body = match rng.next(6) {
             0 | 1 => rpc(&sock, "supervisor.startProcess", &[&name, wait]),
             2 | 3 => rpc(&sock, "supervisor.stopProcess", &[&name, wait]),
+            4 => rpc(
+                &sock,
+                "supervisor.signalProcess",
+                &[&name, "<string>HUP</string>"],
+            ),
             _ => rpc(&sock, "supervisor.getAllProcessInfo", &[]),
         };
         if body.contains("<methodResponse>") {
@@ -175,15 +181,29 @@ fn daemon_survives_concurrent_churn_and_shuts_down_cleanly() {
             std::thread::spawn(move || client(sock, 0x5eed + i * 7919))
         })
         .collect();
+    // One reload in the middle: the socket is closed and reopened under the clients' feet.
+    std::thread::sleep(CHURN / 2);
+    let restart = rpc(&sock, "supervisor.restart", &[]);
+    assert!(restart.contains("<boolean>1</boolean>"), "{restart}");
     let answered: usize = clients
         .into_iter()
         .map(|c| c.join().expect("client thread"))
         .sum();
     assert!(answered > 20, "only {answered} answers\n{}", sup.log());
 
-    // Still answering.
-    let state = rpc(&sock, "supervisor.getState", &[]);
-    assert!(state.contains("RUNNING"), "{state}\n{}", sup.log());
+    // Still answering, back in RUNNING after the reload.
+    assert!(
+        wait_for(10.0, || rpc(&sock, "supervisor.getState", &[])
+            .contains("RUNNING")),
+        "{}",
+        sup.log()
+    );
+    assert_eq!(
+        sup.count("supervisord started with pid"),
+        2,
+        "{}",
+        sup.log()
+    );
 
     // Every exited child gets reaped (a zombie may exist only until its SIGCHLD is handled).
     assert!(
