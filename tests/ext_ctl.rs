@@ -302,3 +302,58 @@ fn program_held_for_a_manual_dependency_shows_stopped_and_can_be_stopped() {
     sup.signal(libc::SIGTERM);
     assert_eq!(sup.wait_exit(15.0).and_then(|s| s.code()), Some(0));
 }
+
+#[test]
+fn start_through_a_chain_fails_when_the_deepest_dependency_exits() {
+    let port = free_port();
+    let conf = format!(
+        "{}[program:db]\ncommand={{prog}} sleep=1\nstartsecs=0\nautostart=false\n\
+         autorestart=false\nhealthcheck_command=/bin/false\nhealthcheck_interval=1\n\
+         healthcheck_retries=1000\n\n\
+         [program:api]\ncommand={{prog}} sleep=100\nstartsecs=0\nautostart=false\n\
+         depends_on=db\n\n\
+         [program:web]\ncommand={{prog}} sleep=100\nstartsecs=0\nautostart=false\n\
+         depends_on=api\n",
+        servers(port)
+    );
+    let sup = Sup::start("ctl-depchain", &conf);
+    wait_socket(&sup);
+    let (code, out) = ctl(&sup, &["start", "web"]);
+    assert_ne!(code, 0, "{out}");
+    assert!(out.contains("web: ERROR (abnormal termination)"), "{out}");
+    let log = sup.log();
+    assert!(
+        log.contains("not starting api: its dependency db is EXITED"),
+        "{log}"
+    );
+    assert!(
+        log.contains("not starting web: its dependency api could not be started"),
+        "{log}"
+    );
+    assert!(!log.contains("spawned: 'api'") && !log.contains("spawned: 'web'"));
+}
+
+#[test]
+fn start_restarts_a_fatal_dependency_instead_of_failing_at_once() {
+    let port = free_port();
+    let dir = TempDir::new("ctl-depfatal");
+    // db fails for good at boot (its file is missing), then can start once the file exists.
+    let conf = format!(
+        "{}[program:db]\ncommand={{prog}} exists={} sleep=100\nstartsecs=1\nstartretries=0\n\n\
+         [program:web]\ncommand={{prog}} sleep=100\nstartsecs=0\nautostart=false\n\
+         depends_on=db\n",
+        servers(port),
+        dir.s("ok")
+    );
+    let sup = Sup::launch(dir, &conf, &[]);
+    wait_socket(&sup);
+    assert!(
+        sup.wait_log("gave up: db entered FATAL state", 10.0),
+        "{}",
+        sup.log()
+    );
+    std::fs::write(sup.dir.path("ok"), "").unwrap();
+    let (code, out) = ctl(&sup, &["start", "web"]);
+    assert_eq!(code, 0, "{out}\n{}", sup.log());
+    assert!(out.contains("web: started"), "{out}");
+}
