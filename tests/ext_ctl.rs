@@ -357,3 +357,40 @@ fn start_restarts_a_fatal_dependency_instead_of_failing_at_once() {
     assert_eq!(code, 0, "{out}\n{}", sup.log());
     assert!(out.contains("web: started"), "{out}");
 }
+
+#[test]
+fn shutdown_answers_a_held_start_and_exits() {
+    let port = free_port();
+    let mut sup = Sup::start("ctl-depshut", &unhealthy_db_and_web(port, "sleep=100"));
+    wait_socket(&sup);
+    let starter = {
+        let conf = sup.dir.path("sd.conf");
+        std::thread::spawn(move || {
+            Command::new(SUPERVISORCTL)
+                .arg("-c")
+                .arg(conf)
+                .args(["start", "web"])
+                .output()
+                .expect("run supervisorctl")
+        })
+    };
+    assert!(
+        sup.wait_log("success: db entered RUNNING", 10.0),
+        "{}",
+        sup.log()
+    );
+    assert!(
+        wait_for(10.0, || ctl(&sup, &["status", "web"])
+            .1
+            .contains("waiting for its dependencies")),
+        "{}",
+        sup.log()
+    );
+    let (_, out) = ctl(&sup, &["shutdown"]);
+    assert!(out.contains("Shut down"), "{out}");
+    assert_eq!(sup.wait_exit(15.0).and_then(|s| s.code()), Some(0));
+    let out = starter.join().expect("starter thread");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("web: ERROR"), "{text}");
+    assert!(!sup.log().contains("spawned: 'web'"), "{}", sup.log());
+}
