@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crossbeam_channel::{after, never, select, unbounded, Receiver, Sender};
+use crossbeam_channel::{after, bounded, never, select, unbounded, Receiver, Sender};
 
 use crate::config::ProcessConfig;
 use crate::ctl::backend::{faults, Fault, ProcessInfo};
@@ -25,6 +25,8 @@ use super::spawn::{exec_result, spawn_child, Env, PipeSet, Prepared, SignalsBloc
 use super::ProcessState;
 
 const STOP_REPORT_EVERY: Duration = Duration::from_secs(2);
+/// Commands queued for one worker before senders wait.
+const COMMAND_QUEUE: usize = 4;
 mod health_hooks;
 
 /// Where a request's answer goes.
@@ -104,7 +106,8 @@ pub struct Failure {
 
 /// The handle init and the RPC backend hold for one process instance.
 pub struct ProcessHandle {
-    pub config: ProcessConfig,
+    /// Shared with the worker thread: one copy of the configuration per process.
+    pub config: Arc<ProcessConfig>,
     pub stdout_sink: Arc<Sink>,
     pub stderr_sink: Option<Arc<Sink>>,
     info: Arc<Mutex<ProcessInfo>>,
@@ -159,7 +162,11 @@ impl ProcessHandle {
         };
         let info = Arc::new(Mutex::new(info));
         let transitions = Arc::new(AtomicU64::new(0));
-        let (tx, rx) = unbounded();
+        let config = Arc::new(config);
+        // Bounded: an unbounded channel allocates a 31-slot block on its first message and
+        // keeps it for the worker's life. Senders are never the worker itself and the worker
+        // only blocks on its own channels, so a full queue just makes a sender wait.
+        let (tx, rx) = bounded(COMMAND_QUEUE);
         let worker = Worker::new(
             config.clone(),
             shared,
@@ -231,7 +238,7 @@ impl ProcessHandle {
 }
 
 struct Worker {
-    cfg: ProcessConfig,
+    cfg: Arc<ProcessConfig>,
     shared: Arc<Shared>,
     info: Arc<Mutex<ProcessInfo>>,
     transitions: Arc<AtomicU64>,
@@ -259,7 +266,7 @@ struct Worker {
 
 impl Worker {
     fn new(
-        cfg: ProcessConfig,
+        cfg: Arc<ProcessConfig>,
         shared: Arc<Shared>,
         (info, transitions): (Arc<Mutex<ProcessInfo>>, Arc<AtomicU64>),
         stdout_sink: Arc<Sink>,
