@@ -198,6 +198,10 @@ impl Engine {
                 log::error!("event listener pool {}: {e}", gc.name);
             }
         }
+        // The processes' configurations live in their handles; keeping them here as well
+        // would hold a second copy of every one (group_config puts them back).
+        let mut gc = gc;
+        gc.processes = Vec::new();
         groups.insert(at, Group { config: gc, procs });
         Ok(())
     }
@@ -286,7 +290,10 @@ impl Engine {
         read(&self.groups)
             .iter()
             .find(|g| g.config.name == name)
-            .map(|g| g.config.clone())
+            .map(|g| GroupConfig {
+                processes: g.procs.iter().map(|p| (*p.config).clone()).collect(),
+                ..g.config.clone()
+            })
     }
 
     pub fn group_procs(&self, name: &str) -> Option<Vec<Arc<ProcessHandle>>> {
