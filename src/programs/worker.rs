@@ -21,7 +21,9 @@ use crate::reaper::{ExitReport, Reaper};
 use super::command::resolve;
 use super::machine::{step, Action, Deadline, Event, ExitKind, Machine, Params, SignalKind};
 use super::names::{errno_name, signal_name, ExitStatus};
-use super::spawn::{exec_result, spawn_child, Env, PipeSet, Prepared, SignalsBlocked, SpawnSpec};
+use super::spawn::{
+    exec_result, spawn_child, ChildPipes, Env, PipeSet, Prepared, SignalsBlocked, SpawnSpec,
+};
 use super::ProcessState;
 
 const STOP_REPORT_EVERY: Duration = Duration::from_secs(2);
@@ -167,14 +169,16 @@ impl ProcessHandle {
         // keeps it for the worker's life. Senders are never the worker itself and the worker
         // only blocks on its own channels, so a full queue just makes a sender wait.
         let (tx, rx) = bounded(COMMAND_QUEUE);
-        let worker = Worker::new(
+        // Boxed: the worker state then sits on the heap once instead of being copied into the
+        // thread's first frames, which keeps the deepest path (a spawn) within fewer stack pages.
+        let worker = Box::new(Worker::new(
             config.clone(),
             shared,
             (info.clone(), transitions.clone()),
             stdout_sink.clone(),
             stderr_sink.clone(),
             listener,
-        );
+        ));
         let thread = std::thread::Builder::new()
             .name(format!("proc:{}", config.name))
             .stack_size(128 * 1024)
@@ -235,6 +239,15 @@ impl ProcessHandle {
             let _ = t.join();
         }
     }
+}
+
+/// What woke a worker up.
+enum Input {
+    Command(Command),
+    Exit(ExitReport),
+    Timer,
+    Quit,
+    Nothing,
 }
 
 struct Worker {
@@ -306,36 +319,17 @@ impl Worker {
         }
     }
 
-    fn run(mut self, rx: Receiver<Command>) {
+    fn run(mut self: Box<Self>, rx: Receiver<Command>) {
         loop {
-            // The state deadline, the next "waiting for x to stop" line or the next health
-            // check step, whichever is sooner.
-            let due = [
-                self.deadline.map(|d| d.0),
-                self.stop_report_at(),
-                self.health_deadline(),
-            ]
-            .into_iter()
-            .flatten()
-            .min();
-            let timer = match due {
-                Some(at) => after(at.saturating_duration_since(Instant::now())),
-                None => never(),
-            };
-            select! {
-                recv(rx) -> cmd => match cmd {
-                    Ok(Command::Quit) | Err(_) => break,
-                    Ok(cmd) => self.command(cmd),
-                },
-                recv(self.exit_rx) -> exit => {
-                    if let Ok(exit) = exit {
-                        self.exited(exit);
-                    }
-                }
-                recv(timer) -> _ => {
+            match self.next_input(&rx) {
+                Input::Quit => break,
+                Input::Command(cmd) => self.command(cmd),
+                Input::Exit(exit) => self.exited(exit),
+                Input::Timer => {
                     self.timer_fired();
                     self.health_timer();
                 }
+                Input::Nothing => {}
             }
             self.check_essential();
             self.health_restart();
@@ -343,6 +337,39 @@ impl Worker {
         self.fail_waiters();
     }
 
+    /// Waits for the next command, child exit or due deadline. Out of line so the select's
+    /// state is off the stack while the input is handled (spawning is the deepest path, and
+    /// every stack page it reaches stays resident).
+    #[inline(never)]
+    fn next_input(&self, rx: &Receiver<Command>) -> Input {
+        // The state deadline, the next "waiting for x to stop" line or the next health
+        // check step, whichever is sooner.
+        let due = [
+            self.deadline.map(|d| d.0),
+            self.stop_report_at(),
+            self.health_deadline(),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
+        let timer = match due {
+            Some(at) => after(at.saturating_duration_since(Instant::now())),
+            None => never(),
+        };
+        select! {
+            recv(rx) -> cmd => match cmd {
+                Ok(Command::Quit) | Err(_) => Input::Quit,
+                Ok(cmd) => Input::Command(cmd),
+            },
+            recv(self.exit_rx) -> exit => match exit {
+                Ok(exit) => Input::Exit(exit),
+                Err(_) => Input::Nothing,
+            },
+            recv(timer) -> _ => Input::Timer,
+        }
+    }
+
+    #[inline(never)]
     fn timer_fired(&mut self) {
         let now = Instant::now();
         if let Some((at, ev)) = self.deadline {
@@ -375,6 +402,7 @@ impl Worker {
     }
 
     /// Reports once when an essential program has ended for good (not during shutdown).
+    #[inline(never)]
     fn check_essential(&mut self) {
         let ended = matches!(self.m.state, ProcessState::Exited | ProcessState::Fatal);
         if !self.cfg.essential || !ended || self.m.shutting_down {
@@ -527,6 +555,7 @@ impl Worker {
         Ok(())
     }
 
+    #[inline(never)]
     fn exited(&mut self, exit: ExitReport) {
         if exit.pid != self.pid {
             self.health_exited(exit);
@@ -728,13 +757,17 @@ impl Worker {
         env
     }
 
+    #[cold]
+    #[inline(never)]
     fn spawnerr(&mut self, msg: String) -> Event {
         log::info!("spawnerr: {msg}");
         lock(&self.info).spawnerr = msg;
         Event::SpawnFailed
     }
 
-    /// Performs a spawn; returns `Spawned` or `SpawnFailed` for the table.
+    /// Performs a spawn; returns `Spawned` or `SpawnFailed` for the table. The two halves
+    /// stay separate calls so the logging after the fork does not stack on the fork's locals
+    /// (this is the deepest path of a worker thread, and its depth is resident memory).
     fn spawn(&mut self) -> Event {
         {
             let mut info = lock(&self.info);
@@ -743,13 +776,24 @@ impl Worker {
             info.start = now_secs();
         }
         self.started_at = Instant::now();
+        // Looking the command up (stat, access) is the deepest call: keep it off the fork's
+        // frame.
         let path = match self.resolve_command() {
             Ok(p) => p,
             Err(e) => return self.spawnerr(e.message),
         };
+        match self.fork_child(&path) {
+            Ok((pid, parent)) => self.spawned(pid, parent, &path),
+            Err(ev) => ev,
+        }
+    }
+
+    /// Prepares the exec of `path` and starts the child.
+    #[inline(never)]
+    fn fork_child(&mut self, path: &std::path::Path) -> Result<(i32, ChildPipes), Event> {
         let over = self.env_overrides();
         let spec = SpawnSpec {
-            path: &path,
+            path,
             argv: &self.cfg.argv,
             env: Env::Layered {
                 base: &self.shared.base_envp,
@@ -765,41 +809,54 @@ impl Worker {
         let prepared = match Prepared::new(&spec) {
             Ok(p) => p,
             Err(e) => {
-                return self.spawnerr(format!(
+                return Err(self.spawnerr(format!(
                     "unknown error making dispatchers for '{name}': {e}"
-                ))
+                )))
             }
         };
         let pipes = match PipeSet::new(self.cfg.redirect_stderr) {
             Ok(p) => p,
             Err(e) if e.raw_os_error() == Some(libc::EMFILE) => {
-                return self.spawnerr(format!("too many open files to spawn '{name}'"))
+                return Err(self.spawnerr(format!("too many open files to spawn '{name}'")))
             }
             Err(e) => {
                 let code = errno_name(e.raw_os_error().unwrap_or(0));
-                return self.spawnerr(format!(
+                return Err(self.spawnerr(format!(
                     "unknown error making dispatchers for '{name}': {code}"
-                ));
+                )));
             }
         };
-        let forked = {
-            let _blocked = SignalsBlocked::new();
-            self.shared
-                .reaper
-                .spawn_registered(self.exit_tx.clone(), || spawn_child(&prepared, pipes))
-        };
+        let forked = self.start_child(&prepared, pipes);
         let (pid, parent) = match forked {
             Ok(r) => r,
             Err(e) if e.raw_os_error() == Some(libc::EAGAIN) => {
-                return self.spawnerr(format!(
+                return Err(self.spawnerr(format!(
                     "Too many processes in process table to spawn '{name}'"
-                ))
+                )))
             }
             Err(e) => {
                 let code = errno_name(e.raw_os_error().unwrap_or(0));
-                return self.spawnerr(format!("unknown error during fork for '{name}': {code}"));
+                return Err(
+                    self.spawnerr(format!("unknown error during fork for '{name}': {code}"))
+                );
             }
         };
+        Ok((pid, parent))
+    }
+
+    /// Starts the child with every signal blocked, registered with the reaper before it can
+    /// exit. Out of line: the signal masks need not sit under `Prepared::new`.
+    #[inline(never)]
+    fn start_child(&self, prepared: &Prepared, pipes: PipeSet) -> io::Result<(i32, ChildPipes)> {
+        let _blocked = SignalsBlocked::new();
+        self.shared
+            .reaper
+            .spawn_registered(self.exit_tx.clone(), || spawn_child(prepared, pipes))
+    }
+
+    /// Hands the new child's pipes over and records the spawn.
+    #[inline(never)]
+    fn spawned(&mut self, pid: i32, parent: ChildPipes, path: &std::path::Path) -> Event {
         self.pid = pid;
         self.attach_output(pid, parent.stdin, parent.stdout);
         if let Some(err) = parent.stderr {
@@ -821,12 +878,14 @@ impl Worker {
             info.pid = pid;
             info.spawns += 1;
         }
-        log::info!("spawned: '{name}' with pid {pid}");
+        log::info!("spawned: '{}' with pid {pid}", self.cfg.name);
         Event::Spawned
     }
 
     /// Hands the child's stdin/stdout to the event bus (listeners) or to the log pump, and
     /// installs the output observers that turn output into events.
+    /// Kept out of line: inlined, its locals would deepen every path through `spawn`.
+    #[inline(never)]
     fn attach_output(&mut self, pid: i32, stdin: OwnedFd, stdout: OwnedFd) {
         let bus = self.shared.events.as_ref();
         if let (true, Some(bus)) = (self.listener, bus) {

@@ -37,6 +37,7 @@ impl Worker {
     }
 
     /// The worker's deadline fired: start or time out a check if one is due.
+    #[inline(never)]
     pub(super) fn health_timer(&mut self) {
         self.health_due(Instant::now());
     }
@@ -142,6 +143,7 @@ impl Worker {
     }
 
     /// After each event: a restart asked for by the checks starts once the process stopped.
+    #[inline(never)]
     pub(super) fn health_restart(&mut self) {
         let Some(c) = self.checks.as_mut() else {
             return;
