@@ -320,6 +320,7 @@ impl Worker {
     }
 
     fn run(mut self: Box<Self>, rx: Receiver<Command>) {
+        crate::reaper::block_handled_signals();
         loop {
             match self.next_input(&rx) {
                 Input::Quit => break,

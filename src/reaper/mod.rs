@@ -10,7 +10,7 @@
 
 mod signals;
 
-pub use signals::{start_signal_thread, Notice, FORWARDED_SIGNALS};
+pub use signals::{block_handled_signals, start_signal_thread, Notice, FORWARDED_SIGNALS};
 
 use std::collections::HashMap;
 use std::io;

@@ -42,6 +42,25 @@ const OWN_SIGNALS: &[i32] = &[
     libc::SIGUSR2,
 ];
 
+/// Blocks, in the calling thread, every signal the signal thread handles, so the kernel
+/// delivers them to a thread that waits for them. A worker thread that took them would run
+/// the handler on its own stack, and the signal frame (several KB with the FPU state) would
+/// make that much more of every worker stack resident.
+pub fn block_handled_signals() {
+    // SAFETY: sigset operations on a local value; pthread_sigmask on the calling thread.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        let handled = std::iter::once(&libc::SIGCHLD)
+            .chain(OWN_SIGNALS)
+            .chain(FORWARDED_SIGNALS);
+        for &sig in handled {
+            libc::sigaddset(&mut set, sig);
+        }
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+    }
+}
+
 /// Starts the thread; the returned handle closes it.
 pub fn start_signal_thread(reaper: Arc<Reaper>, notices: Sender<Notice>) -> io::Result<Handle> {
     let mut list = vec![libc::SIGCHLD];
