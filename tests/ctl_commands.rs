@@ -18,6 +18,16 @@ fn code(o: &std::process::Output) -> i32 {
     o.status.code().unwrap_or(-1)
 }
 
+/// Runs `supervisorctl ARGS` against the harness and checks its stdout and exit status.
+fn expect_ctl(h: &Harness, args: &[&str], out: &str, status: i32) {
+    let o = h.ctl(args);
+    assert_eq!(
+        (stdout(&o), code(&o)),
+        (out.to_string(), status),
+        "{args:?}"
+    );
+}
+
 #[test]
 fn status_lists_all_in_lexical_order_and_exits_3_when_stopped() {
     let h = Harness::new("status", PROCS);
@@ -189,11 +199,7 @@ fn pid_forms() {
     assert_eq!((stdout(&o), code(&o)), ("77\n".to_string(), 0));
     let o = h.ctl(&["pid", "grp:a"]);
     assert_eq!((stdout(&o), code(&o)), ("0\n".to_string(), 7));
-    let o = h.ctl(&["pid", "nosuch"]);
-    assert_eq!(
-        (stdout(&o), code(&o)),
-        ("No such process nosuch\n".to_string(), 1)
-    );
+    expect_ctl(&h, &["pid", "nosuch"], "No such process nosuch\n", 1);
     let o = h.ctl(&["pid", "all"]);
     assert_eq!(stdout(&o), "0\n0\n0\n0\n77\n");
 }
@@ -253,16 +259,8 @@ fn version_help_unknown() {
         stdout(&o),
         "\ndefault commands (type help <topic>):\n=====================================\nadd    exit      open  reload  restart   start   tail   \navail  fg        pid   remove  shutdown  status  update \nclear  maintail  quit  reread  signal    stop    version\n\n"
     );
-    let o = h.ctl(&["help", "nosuchcmd"]);
-    assert_eq!(
-        (stdout(&o), code(&o)),
-        ("*** No help on nosuchcmd\n".to_string(), 0)
-    );
-    let o = h.ctl(&["nosuchcmd"]);
-    assert_eq!(
-        (stdout(&o), code(&o)),
-        ("*** Unknown syntax: nosuchcmd\n".to_string(), 1)
-    );
+    expect_ctl(&h, &["help", "nosuchcmd"], "*** No help on nosuchcmd\n", 0);
+    expect_ctl(&h, &["nosuchcmd"], "*** Unknown syntax: nosuchcmd\n", 1);
 }
 
 #[test]
@@ -283,44 +281,35 @@ fn config_commands() {
     });
     let o = h.ctl(&["reread"]);
     assert_eq!(stdout(&o), "grp: changed\nnew1: available\n");
-    let o = h.ctl(&["add", "web"]);
-    assert_eq!(
-        (stdout(&o), code(&o)),
-        ("ERROR: process group already active\n".to_string(), 0)
+    expect_ctl(
+        &h,
+        &["add", "web"],
+        "ERROR: process group already active\n",
+        0,
     );
-    let o = h.ctl(&["add", "zzz"]);
-    assert_eq!(
-        (stdout(&o), code(&o)),
-        ("ERROR: no such process/group: zzz\n".to_string(), 1)
+    expect_ctl(
+        &h,
+        &["add", "zzz"],
+        "ERROR: no such process/group: zzz\n",
+        1,
     );
     h.backend.set_state("web", ProcessState::Running, 5);
-    let o = h.ctl(&["remove", "web"]);
-    assert_eq!(
-        (stdout(&o), code(&o)),
-        ("ERROR: process/group still running: web\n".to_string(), 1)
+    expect_ctl(
+        &h,
+        &["remove", "web"],
+        "ERROR: process/group still running: web\n",
+        1,
     );
-    let o = h.ctl(&["remove", "grp"]);
-    assert_eq!(
-        (stdout(&o), code(&o)),
-        ("grp: removed process group\n".to_string(), 0)
-    );
+    expect_ctl(&h, &["remove", "grp"], "grp: removed process group\n", 0);
 }
 
 #[test]
 fn shutdown_and_reload() {
     let h = Harness::new("shutdown", PROCS);
-    let o = h.ctl(&["reload"]);
-    assert_eq!(
-        (stdout(&o), code(&o)),
-        ("Restarted supervisord\n".to_string(), 0)
-    );
+    expect_ctl(&h, &["reload"], "Restarted supervisord\n", 0);
     let o = h.ctl(&["shutdown"]);
     assert_eq!((stdout(&o), code(&o)), ("Shut down\n".to_string(), 0));
-    let o = h.ctl(&["shutdown"]);
-    assert_eq!(
-        (stdout(&o), code(&o)),
-        ("ERROR: already shutting down\n".to_string(), 0)
-    );
+    expect_ctl(&h, &["shutdown"], "ERROR: already shutting down\n", 0);
     let o = h.ctl(&["shutdown", "x"]);
     assert!(stdout(&o).starts_with("Error: shutdown accepts no arguments\n"));
     assert_eq!(code(&o), 1);
@@ -419,20 +408,18 @@ fn fg_forwards_stdin_lines() {
     );
     assert_eq!(code(&o), 0);
     assert_eq!(&*h.backend.stdin.lock().unwrap(), b"hello\nworld\n");
-    let o = h.ctl(&["fg", "grp:a"]);
-    assert_eq!(
-        (stdout(&o), code(&o)),
-        ("ERROR: process not running\n".to_string(), 1)
+    expect_ctl(&h, &["fg", "grp:a"], "ERROR: process not running\n", 1);
+    expect_ctl(
+        &h,
+        &["fg", "nosuch"],
+        "ERROR: bad process name supplied\n",
+        1,
     );
-    let o = h.ctl(&["fg", "nosuch"]);
-    assert_eq!(
-        (stdout(&o), code(&o)),
-        ("ERROR: bad process name supplied\n".to_string(), 1)
-    );
-    let o = h.ctl(&["fg", "a", "b"]);
-    assert_eq!(
-        (stdout(&o), code(&o)),
-        ("ERROR: too many process names supplied\n".to_string(), 1)
+    expect_ctl(
+        &h,
+        &["fg", "a", "b"],
+        "ERROR: too many process names supplied\n",
+        1,
     );
     let o = h.ctl(&["fg"]);
     assert!(stdout(&o).starts_with("ERROR: no process name supplied\nfg <process>"));
@@ -529,10 +516,11 @@ fn interactive_401_prompts_for_credentials() {
 #[test]
 fn open_switches_server_and_history_is_kept() {
     let h = Harness::new("open", PROCS);
-    let o = h.ctl(&["open", "ftp://x"]);
-    assert_eq!(
-        (stdout(&o), code(&o)),
-        ("ERROR: url must be http:// or unix://\n".to_string(), 1)
+    expect_ctl(
+        &h,
+        &["open", "ftp://x"],
+        "ERROR: url must be http:// or unix://\n",
+        1,
     );
     let o = ctl_with_stdin("unix:///nonexistent.sock", &["open", &h.url()], None);
     assert_eq!(stdout(&o).lines().count(), 5);
