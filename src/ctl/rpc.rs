@@ -332,16 +332,33 @@ impl Rpc {
     }
 
     fn start_many(&self, infos: &[ProcessInfo], group: Option<&str>, wait: bool) -> RpcResult {
+        self.apply_many(
+            infos,
+            group,
+            |i| !i.state.is_running(),
+            |names| self.backend.start(names, wait),
+        )
+    }
+
+    /// Runs `op` on the processes of `group` (or all) that `select` keeps, in priority order;
+    /// an empty array when none is left.
+    fn apply_many(
+        &self,
+        infos: &[ProcessInfo],
+        group: Option<&str>,
+        select: impl Fn(&ProcessInfo) -> bool,
+        op: impl FnOnce(&[String]) -> Vec<ProcessResult>,
+    ) -> RpcResult {
         let names: Vec<String> = self
             .by_priority(infos, group)
             .iter()
-            .filter(|i| !i.state.is_running())
+            .filter(|i| select(i))
             .map(|i| i.namespec())
             .collect();
         if names.is_empty() {
             return Ok(Value::Array(vec![]));
         }
-        Ok(results_to_value(self.backend.start(&names, wait), infos))
+        Ok(results_to_value(op(&names), infos))
     }
 
     fn stop_process(&self, namespec: &str, wait: bool) -> RpcResult {
@@ -370,16 +387,12 @@ impl Rpc {
     }
 
     fn stop_many(&self, infos: &[ProcessInfo], group: Option<&str>, wait: bool) -> RpcResult {
-        let names: Vec<String> = self
-            .by_priority(infos, group)
-            .iter()
-            .filter(|i| self.stoppable(i))
-            .map(|i| i.namespec())
-            .collect();
-        if names.is_empty() {
-            return Ok(Value::Array(vec![]));
-        }
-        Ok(results_to_value(self.backend.stop(&names, wait), infos))
+        self.apply_many(
+            infos,
+            group,
+            |i| self.stoppable(i),
+            |names| self.backend.stop(names, wait),
+        )
     }
 
     /// Running, or stopped with a start pending (held for its dependencies).
