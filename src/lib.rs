@@ -7,3 +7,5 @@ pub mod init;
 pub mod logs;
 pub mod programs;
 pub mod reaper;
+pub mod state;
+pub mod util;

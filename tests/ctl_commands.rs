@@ -4,7 +4,7 @@
 mod ctl_common;
 
 use ctl_common::*;
-use supervisor_rs::programs::ProcessState;
+use supervisor_rs::state::ProcessState;
 
 const PROCS: &[(&str, &str, i64)] = &[
     ("web", "web", 10),

@@ -12,7 +12,7 @@ use ctl_common::*;
 use supervisor_rs::ctl::http::Limits;
 use supervisor_rs::ctl::xmlrpc::{parse_response, Response, Value};
 use supervisor_rs::ctl::ServerOptions;
-use supervisor_rs::programs::{ProcessState, SupervisorState};
+use supervisor_rs::state::{ProcessState, SupervisorState};
 
 const PROCS: &[(&str, &str, i64)] = &[("web", "web", 10), ("grp", "a", 20), ("grp", "b", 20)];
 

@@ -7,14 +7,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{unbounded, Receiver};
+use supervisor_rs::config::Loader;
 use supervisor_rs::config::{self, Config};
 use supervisor_rs::ctl::backend::{faults, Backend, Fault};
-use supervisor_rs::init::backend_impl::EngineBackend;
-use supervisor_rs::init::engine::{Engine, Request};
-use supervisor_rs::init::Loader;
+use supervisor_rs::ctl::engine_backend::EngineBackend;
 use supervisor_rs::logs::OutputPump;
-use supervisor_rs::programs::{ProcessState, Shared, SupervisorState};
+use supervisor_rs::programs::Shared;
+use supervisor_rs::programs::{Engine, Request};
 use supervisor_rs::reaper::{self, Reaper};
+use supervisor_rs::state::{ProcessState, SupervisorState};
 
 use engine_util::*;
 

@@ -5,8 +5,8 @@
 use std::io;
 use std::time::Duration;
 
-use supervisor_rs::programs::names::ExitStatus;
 use supervisor_rs::reaper::{ExitReport, Reaper};
+use supervisor_rs::state::names::ExitStatus;
 
 fn spawn_exit3() -> io::Result<(i32, ())> {
     // SAFETY: the child only calls _exit.

@@ -34,6 +34,9 @@ pub use search::{search_default, search_paths};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+/// Re-reads the configuration (same files, same command line) for a reload.
+pub type Loader = Box<dyn Fn() -> Result<Config, String> + Send + Sync>;
+
 /// A configuration problem, located as precisely as the parser knows it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConfigError {

@@ -7,7 +7,8 @@
 use std::path::PathBuf;
 
 use crate::config::{Config, GroupConfig};
-use crate::programs::{ProcessState, SupervisorState};
+use crate::programs::{ErrorKind, ProcessError};
+use crate::state::{ProcessInfo, SupervisorState};
 
 /// An XML-RPC fault: Supervisor's code and its full fault string (`BAD_NAME: foo`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,6 +64,24 @@ pub mod faults {
     }
 }
 
+impl From<ProcessError> for Fault {
+    /// Supervisor's fault for each way the engine refuses or fails a request.
+    fn from(e: ProcessError) -> Fault {
+        let code = match e.kind {
+            ErrorKind::BadName => faults::BAD_NAME,
+            ErrorKind::ShuttingDown => faults::SHUTDOWN_STATE,
+            ErrorKind::NoFile => faults::NO_FILE,
+            ErrorKind::NotExecutable => faults::NOT_EXECUTABLE,
+            ErrorKind::Failed => faults::FAILED,
+            ErrorKind::AbnormalTermination => faults::ABNORMAL_TERMINATION,
+            ErrorKind::SpawnError => faults::SPAWN_ERROR,
+            ErrorKind::AlreadyStarted => faults::ALREADY_STARTED,
+            ErrorKind::NotRunning => faults::NOT_RUNNING,
+        };
+        Fault::new(code, e.detail.as_deref())
+    }
+}
+
 impl Fault {
     /// `Fault::new(BAD_NAME, Some("foo"))` → `BAD_NAME: foo`; `None` → `BAD_NAME`.
     pub fn new(code: i32, detail: Option<&str>) -> Fault {
@@ -72,44 +91,6 @@ impl Fault {
             None => name.to_string(),
         };
         Fault { code, string }
-    }
-}
-
-/// A snapshot of one process, as the engine publishes it (`now` and `description` are derived
-/// by the server when it answers).
-#[derive(Debug, Clone, PartialEq)]
-pub struct ProcessInfo {
-    pub name: String,
-    pub group: String,
-    pub state: ProcessState,
-    /// 0 when not running.
-    pub pid: i32,
-    /// Last spawn time, seconds since the epoch (0 = never).
-    pub start: i64,
-    /// Last exit time (0 = never).
-    pub stop: i64,
-    /// Exit code of the last exit; -1 when it died from a signal; 0 when unknown.
-    pub exitstatus: i32,
-    pub spawnerr: String,
-    /// Resolved log paths ("" when none).
-    pub stdout_logfile: String,
-    pub stderr_logfile: String,
-    // Extensions (not part of Supervisor's struct; sent only where documented).
-    /// `None` without a health check, else "healthy" / "unhealthy" / "starting".
-    pub health: Option<String>,
-    /// How many times the process was spawned.
-    pub spawns: u64,
-    pub log_bytes_written: u64,
-    pub log_bytes_dropped: u64,
-}
-
-impl ProcessInfo {
-    pub fn namespec(&self) -> String {
-        if self.group == self.name {
-            self.name.clone()
-        } else {
-            format!("{}:{}", self.group, self.name)
-        }
     }
 }
 

@@ -1,7 +1,7 @@
 //! Text Supervisor derives from process state: `getProcessInfo`'s description, and signal names.
 
-use super::backend::ProcessInfo;
-use crate::programs::ProcessState;
+use crate::state::ProcessInfo;
+use crate::state::ProcessState;
 
 /// The `description` field of getProcessInfo, as of `now` (seconds since the epoch).
 pub fn description(info: &ProcessInfo, now: i64) -> String {
@@ -48,27 +48,13 @@ pub fn local_ctime(epoch: i64) -> String {
     local_strftime(epoch, c"%a %b %e %H:%M:%S %Y")
 }
 
-extern "C" {
-    /// POSIX tzset(3) (not exported by the libc crate): reads TZ so localtime_r honours it.
-    fn tzset();
-}
-
 fn local_strftime(epoch: i64, format: &std::ffi::CStr) -> String {
-    let t: libc::time_t = epoch as libc::time_t;
-    // SAFETY: tzset/localtime_r/strftime are given valid pointers to locals; the buffer length
-    // is passed and strftime never writes past it.
-    static TZSET: std::sync::Once = std::sync::Once::new();
-    // SAFETY: tzset only reads the environment and the zone file.
-    TZSET.call_once(|| unsafe { tzset() });
-    unsafe {
-        let mut tm: libc::tm = std::mem::zeroed();
-        if libc::localtime_r(&t, &mut tm).is_null() {
-            return String::new();
-        }
-        let mut buf = [0u8; 64];
-        let n = libc::strftime(buf.as_mut_ptr().cast(), buf.len(), format.as_ptr(), &tm);
-        String::from_utf8_lossy(&buf[..n]).into_owned()
-    }
+    let tm = crate::util::local_tm(epoch);
+    let mut buf = [0u8; 64];
+    // SAFETY: all pointers are valid for the call; the buffer's length is passed and strftime
+    // never writes past it.
+    let n = unsafe { libc::strftime(buf.as_mut_ptr().cast(), buf.len(), format.as_ptr(), &tm) };
+    String::from_utf8_lossy(&buf[..n]).into_owned()
 }
 
 /// Signal names Python's `signal` module knows on Linux (`SIGIOT`, `SIGCLD`, `SIGPOLL` aliases

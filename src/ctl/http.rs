@@ -309,7 +309,7 @@ pub fn write_response<W: Write>(
         version.as_str(),
         status,
         reason(status),
-        http_date(now_epoch())
+        http_date(crate::util::unix_secs())
     );
     for (k, v) in headers {
         head.push_str(&format!("{k}: {v}\r\n"));
@@ -363,7 +363,7 @@ impl<W: Write> BodyStream<W> {
         let mut head = format!(
             "{} 200 OK\r\nServer: Medusa/1.12\r\nDate: {}\r\n",
             version.as_str(),
-            http_date(now_epoch())
+            http_date(crate::util::unix_secs())
         );
         for (k, v) in headers {
             head.push_str(&format!("{k}: {v}\r\n"));
@@ -429,13 +429,6 @@ fn password_matches(stored: &str, supplied: &str) -> bool {
         Some(hex) => super::sha1::hex_digest(supplied.as_bytes()).eq_ignore_ascii_case(hex),
         None => stored == supplied,
     }
-}
-
-pub fn now_epoch() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
 }
 
 /// RFC 1123 date (`Tue, 25 Nov 2026 13:06:38 GMT`).

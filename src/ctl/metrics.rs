@@ -4,7 +4,8 @@
 
 use std::fmt::Write;
 
-use super::backend::{Backend, ProcessInfo};
+use super::backend::Backend;
+use crate::state::ProcessInfo;
 
 /// supervisord's own resource use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -32,17 +33,14 @@ pub fn own_stats() -> OwnStats {
     }
 }
 
-fn now_secs() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
 /// The whole page for a running backend.
 pub fn render_backend(backend: &dyn Backend) -> String {
     let state = backend.state();
-    let mut out = render(&backend.all_process_info(), own_stats(), now_secs());
+    let mut out = render(
+        &backend.all_process_info(),
+        own_stats(),
+        crate::util::unix_secs(),
+    );
     family(
         &mut out,
         "supervisord_state",
@@ -128,7 +126,7 @@ pub fn render(procs: &[ProcessInfo], own: OwnStats, now: i64) -> String {
             "gauge",
             "1 while the process is RUNNING, else 0.",
         ),
-        |p| Some(u8::from(p.state == crate::programs::ProcessState::Running).to_string()),
+        |p| Some(u8::from(p.state == crate::state::ProcessState::Running).to_string()),
     );
     per_process(
         &mut out,
@@ -240,7 +238,7 @@ fn info_family(out: &mut String, procs: &[ProcessInfo]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::programs::ProcessState;
+    use crate::state::ProcessState;
 
     fn info(name: &str, state: ProcessState) -> ProcessInfo {
         ProcessInfo {

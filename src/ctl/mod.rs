@@ -4,6 +4,7 @@ pub mod backend;
 pub mod base64;
 pub mod client;
 pub mod describe;
+pub mod engine_backend;
 pub mod http;
 pub mod json;
 pub mod logtail;

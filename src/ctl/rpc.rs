@@ -4,13 +4,14 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use super::backend::{faults, Backend, Channel, Fault, ProcessInfo, ProcessResult};
+use super::backend::{faults, Backend, Channel, Fault, ProcessResult};
 use super::describe;
 use super::method_docs::METHODS;
 use super::readfile;
 use super::xmlrpc::Value;
 use crate::config::{GroupConfig, LogFile, ProcessConfig};
-use crate::programs::{ProcessState, SupervisorState};
+use crate::state::ProcessInfo;
+use crate::state::{ProcessState, SupervisorState};
 
 pub const API_VERSION: &str = "3.0";
 pub const SUPERVISOR_VERSION: &str = "4.3.0";
@@ -716,7 +717,7 @@ fn python_repr(v: &Value) -> String {
 }
 
 pub fn now() -> i64 {
-    super::http::now_epoch()
+    crate::util::unix_secs()
 }
 
 /// The getProcessInfo struct, keys in Supervisor's order.

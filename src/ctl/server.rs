@@ -18,6 +18,7 @@ use super::http::{self, Limits, ReadError, Request, Version};
 use super::rpc::{split_namespec, Rpc};
 use super::{logtail, webui, xmlrpc};
 use crate::config::{Auth, Config};
+use crate::util::lock;
 
 pub const ADDRESS_IN_USE: &str = "Another program is already listening on a port that one of our HTTP servers is configured to use.  Shut this program down first before starting supervisord.";
 
@@ -244,13 +245,6 @@ pub fn start_with(
         }
     }
     Ok(handle)
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    match m.lock() {
-        Ok(g) => g,
-        Err(p) => p.into_inner(),
-    }
 }
 
 fn announce(section: &str, has_auth: bool, supervisor_ns: bool) {

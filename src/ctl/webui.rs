@@ -45,7 +45,7 @@ pub fn handle(rpc: &Rpc, path: &str, query: &str, form_body: &[u8]) -> Page {
 
 fn ctime() -> String {
     // `time.ctime()`: `Wed Nov 25 13:06:38 2026` in local time.
-    super::describe::local_ctime(super::http::now_epoch())
+    super::describe::local_ctime(crate::util::unix_secs())
 }
 
 fn fault_message(v: &Result<Value, super::backend::Fault>) -> Option<(i32, String)> {

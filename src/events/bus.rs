@@ -9,7 +9,9 @@ use std::os::fd::OwnedFd;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
+
+use crate::util::{lock, unix_secs_f64};
 
 use crossbeam_channel::{at, never, select, unbounded, Receiver, Sender};
 
@@ -202,20 +204,9 @@ impl EventBus {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn epoch_now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
-}
-
 /// The instant at which the wall clock reads `epoch` seconds.
 fn instant_at(epoch: u64) -> Instant {
-    let wait = (epoch as f64 - epoch_now()).max(0.0);
+    let wait = (epoch as f64 - unix_secs_f64()).max(0.0);
     // A millisecond late rather than early: an early wake finds no tick due.
     Instant::now() + Duration::from_secs_f64(wait) + Duration::from_millis(1)
 }
@@ -327,7 +318,7 @@ impl Dispatcher {
                     Ok(msg) => self.handle(msg, &mut out),
                 },
                 recv(timer) -> _ => {
-                    for tick in self.ticks.due(epoch_now()) {
+                    for tick in self.ticks.due(unix_secs_f64()) {
                         self.router.publish(tick, &mut out);
                     }
                 }
@@ -387,7 +378,7 @@ impl Dispatcher {
 
     fn update_ticks(&mut self) {
         let periods = self.router.subscriptions().tick_periods();
-        self.ticks.set_periods(&periods, epoch_now());
+        self.ticks.set_periods(&periods, unix_secs_f64());
     }
 
     /// Runs actions; a send that cannot even be queued is reported back to the router, which
@@ -426,7 +417,7 @@ mod tests {
     use crate::config::{EventListenerConfig, GroupKind};
     use crate::events::event::StateChange;
     use crate::events::testutil::attach;
-    use crate::programs::ProcessState;
+    use crate::state::ProcessState;
 
     fn group(name: &str, events: &[&str]) -> GroupConfig {
         GroupConfig {
@@ -522,7 +513,7 @@ mod tests {
 mod throughput {
     use super::*;
     use crate::events::testutil::attach;
-    use crate::programs::ProcessState;
+    use crate::state::ProcessState;
     use std::io::Write;
 
     /// Publishes a burst into a pool whose listener (a thread here) answers at once; every

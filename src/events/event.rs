@@ -1,6 +1,6 @@
 //! Events as published by the engine, their payloads and the envelope a listener reads.
 
-use crate::programs::ProcessState;
+use crate::state::ProcessState;
 
 use super::types::EventType;
 

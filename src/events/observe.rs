@@ -41,7 +41,7 @@ pub fn output_observer(
     Some(Arc::new(move |data: &[u8]| match &capture {
         None => emitter.log(data),
         Some(c) => {
-            let segments = c.lock().unwrap_or_else(|e| e.into_inner()).feed(data);
+            let segments = crate::util::lock(c).feed(data);
             for s in segments {
                 match s {
                     // Text inside the markers is also PROCESS_LOG material, as in Supervisor.
@@ -67,7 +67,7 @@ pub fn capture_filter(process: &ProcessConfig, stream: Stream) -> Option<crate::
     // The filter keeps no captured bytes of its own: only the ordinary text is wanted here.
     let capture = Mutex::new(Capture::new(0));
     Some(Arc::new(move |data: &[u8], keep: &mut Vec<u8>| {
-        let segments = capture.lock().unwrap_or_else(|e| e.into_inner()).feed(data);
+        let segments = crate::util::lock(&capture).feed(data);
         for s in segments {
             if let Segment::Normal(d) = s {
                 keep.extend_from_slice(&d);
@@ -127,7 +127,7 @@ mod tests {
     use crate::events::pool::Pool;
     use crate::events::testutil::attach;
     use crate::events::types::EventMask;
-    use crate::programs::ProcessState;
+    use crate::state::ProcessState;
     use std::io::Write;
 
     fn log_config(events: bool, capture: u64) -> LogConfig {

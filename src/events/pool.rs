@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use log::Level;
 
-use crate::programs::ProcessState;
+use crate::state::ProcessState;
 
 use super::event::{Envelope, Event, StateChange};
 use super::protocol::{ListenerState, Protocol, Step};

@@ -137,7 +137,7 @@ impl Router {
 mod tests {
     use super::*;
     use crate::events::event::StateChange;
-    use crate::programs::ProcessState;
+    use crate::state::ProcessState;
 
     fn pool(name: &str, events: &[&str], listener: &str) -> Pool {
         Pool::new(

@@ -6,14 +6,15 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{at, never, select};
 
-use crate::programs::names::signal_name;
-use crate::programs::{Command, ProcessState, SupervisorState};
+use crate::programs::Command;
 use crate::reaper::Notice;
+use crate::state::names::signal_name;
+use crate::state::{ProcessState, SupervisorState};
 
-use super::engine::Request;
 use super::shutdown::{end_descendants, stop_all};
 use super::startup::{log_startup, start_groups, start_server, Runtime};
 use super::system;
+use crate::programs::Request;
 
 /// Why the loop ended.
 enum Outcome {
@@ -61,7 +62,7 @@ fn serve(rt: &Runtime) -> Outcome {
                 Err(_) => return Outcome::Exit(0),
             },
             recv(rt.changes) -> c => {
-                if matches!(c, Ok(ref c) if c.to == crate::programs::ProcessState::Running) {
+                if matches!(c, Ok(ref c) if c.to == crate::state::ProcessState::Running) {
                     rt.engine.release_held();
                 }
                 rt.engine.waiting.release(&rt.engine);

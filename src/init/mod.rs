@@ -18,11 +18,7 @@
 //! - An `essential` program that ends for good makes supervisord shut down and exit with its
 //!   status.
 
-pub mod backend_impl;
 pub mod cli;
-mod dep_order;
-mod deps;
-pub mod engine;
 mod mainloop;
 mod shutdown;
 mod startup;
@@ -30,10 +26,7 @@ pub mod system;
 
 use std::sync::Arc;
 
-use crate::config::Config;
-
-/// Re-reads the configuration (same file, same command line) for a reload.
-pub type Loader = Box<dyn Fn() -> Result<Config, String> + Send + Sync>;
+use crate::config::{Config, Loader};
 
 /// Runs supervisord with the given arguments (without argv[0]); returns the exit status.
 pub fn supervisord_main(argv0: &str, argv: Vec<std::ffi::OsString>) -> i32 {

@@ -6,9 +6,9 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{at, select};
 
-use crate::programs::names::signal_name;
 use crate::programs::{Command, ProcessHandle};
 use crate::reaper::Notice;
+use crate::state::names::signal_name;
 
 use super::mainloop::{forward, reopen_logs};
 use super::startup::Runtime;

@@ -13,9 +13,10 @@ use crate::logs::{self, OutputPump};
 use crate::programs::{Failure, Shared, StateChange};
 use crate::reaper::{self, Notice, Reaper};
 
-use super::backend_impl::EngineBackend;
-use super::engine::{Engine, Request};
-use super::{system, Loader};
+use super::system;
+use crate::config::Loader;
+use crate::ctl::engine_backend::EngineBackend;
+use crate::programs::{Engine, Request};
 
 /// Everything the main loop works with.
 pub struct Runtime {

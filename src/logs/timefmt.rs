@@ -2,24 +2,10 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-extern "C" {
-    /// Reads TZ and /etc/localtime (POSIX does not require localtime_r to do it).
-    fn tzset();
-}
-
-static TZ_INIT: std::sync::Once = std::sync::Once::new();
-
 /// Broken-down local time of `now`, plus milliseconds.
 fn local(now: SystemTime) -> (libc::tm, u32) {
-    // SAFETY: tzset has no arguments; Once keeps it from racing with itself.
-    TZ_INIT.call_once(|| unsafe { tzset() });
     let d = now.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let secs = d.as_secs() as libc::time_t;
-    // SAFETY: localtime_r fills the zeroed tm; it is the thread-safe variant.
-    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
-    // SAFETY: both pointers are valid for the call.
-    unsafe { libc::localtime_r(&secs, &mut tm) };
-    (tm, d.subsec_millis())
+    (crate::util::local_tm(d.as_secs() as i64), d.subsec_millis())
 }
 
 /// `YYYY-MM-DD HH:MM:SS,mmm` in local time (Supervisor's main log format).

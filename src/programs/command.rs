@@ -5,18 +5,18 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use crate::ctl::backend::faults;
+use super::error::ErrorKind;
 
-/// Why a command cannot be run: the fault code a start request reports and the spawnerr text.
+/// Why a command cannot be run: the kind a start request reports and the spawnerr text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommandError {
-    pub fault: i32,
+    pub kind: ErrorKind,
     pub message: String,
 }
 
 impl CommandError {
-    fn new(fault: i32, message: String) -> CommandError {
-        CommandError { fault, message }
+    fn new(kind: ErrorKind, message: String) -> CommandError {
+        CommandError { kind, message }
     }
 }
 
@@ -35,7 +35,7 @@ fn py_repr(s: &str) -> String {
 pub fn resolve(argv0: &str, search_path: Option<&str>) -> Result<PathBuf, CommandError> {
     if argv0.is_empty() {
         return Err(CommandError::new(
-            faults::NOT_EXECUTABLE,
+            ErrorKind::NotExecutable,
             "command is empty".into(),
         ));
     }
@@ -65,21 +65,21 @@ pub fn resolve(argv0: &str, search_path: Option<&str>) -> Result<PathBuf, Comman
     let shown = py_repr(&filename.to_string_lossy());
     let Some((_, md)) = found else {
         return Err(CommandError::new(
-            faults::NO_FILE,
+            ErrorKind::NoFile,
             format!("can't find command {shown}"),
         ));
     };
     if md.is_dir() {
         let msg = format!("command at {shown} is a directory");
-        return Err(CommandError::new(faults::NOT_EXECUTABLE, msg));
+        return Err(CommandError::new(ErrorKind::NotExecutable, msg));
     }
     if md.permissions().mode() & 0o111 == 0 {
         let msg = format!("command at {shown} is not executable");
-        return Err(CommandError::new(faults::NOT_EXECUTABLE, msg));
+        return Err(CommandError::new(ErrorKind::NotExecutable, msg));
     }
     if !executable_by_us(&filename) {
         let msg = format!("no permission to run command {shown}");
-        return Err(CommandError::new(faults::NOT_EXECUTABLE, msg));
+        return Err(CommandError::new(ErrorKind::NotExecutable, msg));
     }
     Ok(filename)
 }
@@ -107,12 +107,12 @@ mod tests {
     #[test]
     fn reports_supervisor_texts() {
         let e = resolve("no_such_command_xyz", Some("/bin")).unwrap_err();
-        assert_eq!(e.fault, faults::NO_FILE);
+        assert_eq!(e.kind, ErrorKind::NoFile);
         assert_eq!(e.message, "can't find command 'no_such_command_xyz'");
         let e = resolve("/tmp", None).unwrap_err();
         assert_eq!(e.message, "command at '/tmp' is a directory");
         let e = resolve("/etc/passwd", None).unwrap_err();
-        assert_eq!(e.fault, faults::NOT_EXECUTABLE);
+        assert_eq!(e.kind, ErrorKind::NotExecutable);
         assert_eq!(e.message, "command at '/etc/passwd' is not executable");
     }
 }

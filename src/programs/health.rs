@@ -6,7 +6,6 @@
 //! environment, in its own process group, registered with the reaper (whose exit report comes
 //! back on the worker's exit channel). Its standard streams are /dev/null.
 
-use std::ffi::OsString;
 use std::io;
 use std::time::{Duration, Instant};
 
@@ -16,9 +15,9 @@ use crate::config::{HealthCheck, ProcessConfig};
 use crate::reaper::ExitReport;
 
 use super::command::resolve;
-use super::names::ExitStatus;
 use super::spawn::{exec_result, spawn_child, Env, PipeSet, Prepared, SignalsBlocked, SpawnSpec};
 use super::Shared;
+use crate::state::names::ExitStatus;
 
 /// The health a process reports (`getProcessInfo`'s `health`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -199,7 +198,8 @@ pub struct ProbeSpawn<'a> {
     pub shared: &'a Shared,
     pub cfg: &'a ProcessConfig,
     pub argv: &'a [String],
-    pub env: &'a [(OsString, OsString)],
+    /// What the check adds to supervisord's environment (the program's own variables).
+    pub env: &'a [(String, String)],
     pub search_path: Option<&'a str>,
     pub exit_tx: &'a Sender<ExitReport>,
 }
@@ -212,7 +212,10 @@ pub fn spawn_probe(s: &ProbeSpawn<'_>) -> io::Result<i32> {
     let spec = SpawnSpec {
         path: &path,
         argv: s.argv,
-        env: Env::Pairs(s.env),
+        env: Env {
+            base: &s.shared.base_envp,
+            over: s.env,
+        },
         directory: s.cfg.directory.as_deref(),
         umask: s.cfg.umask,
         user: s.cfg.user.as_ref(),
@@ -232,7 +235,7 @@ pub fn spawn_probe(s: &ProbeSpawn<'_>) -> io::Result<i32> {
             "health check of {} could not exec {}: {}",
             s.cfg.name,
             path.display(),
-            super::names::errno_name(errno)
+            crate::state::names::errno_name(errno)
         );
     }
     Ok(pid)

@@ -3,10 +3,10 @@
 //! The worker thread feeds events (requests, spawn outcomes, exits, deadlines) and executes the
 //! returned actions in order; nothing here touches a process, a clock or a log.
 
+use super::error::ErrorKind;
 use crate::config::AutoRestart;
-use crate::ctl::backend::faults;
 
-use super::ProcessState::{self, *};
+use crate::state::ProcessState::{self, *};
 
 /// What the table remembers between events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,7 +99,7 @@ pub enum Action {
     /// `killing 'x' (pid) with SIGKILL`
     LogKilling,
     /// The request is refused with this fault code.
-    Refuse(i32),
+    Refuse(ErrorKind),
 }
 
 impl Machine {
@@ -124,19 +124,19 @@ pub fn step(m: Machine, p: &Params, ev: Event) -> (Machine, Vec<Action>) {
     use Action::*;
     let mut n = m;
     let actions = match (m.state, ev) {
-        (_, Event::Start) if m.shutting_down => vec![Refuse(faults::SHUTDOWN_STATE)],
+        (_, Event::Start) if m.shutting_down => vec![Refuse(ErrorKind::ShuttingDown)],
         (Fatal, Event::Start) => {
             n.backoff = 0;
             vec![Enter(Starting), Spawn]
         }
         (Stopped | Exited, Event::Start) => vec![Enter(Starting), Spawn],
-        (Starting | Running | Backoff, Event::Start) => vec![Refuse(faults::ALREADY_STARTED)],
-        (Stopping, Event::Start) => vec![Refuse(faults::ABNORMAL_TERMINATION)],
-        (Unknown, Event::Start) => vec![Refuse(faults::FAILED)],
+        (Starting | Running | Backoff, Event::Start) => vec![Refuse(ErrorKind::AlreadyStarted)],
+        (Stopping, Event::Start) => vec![Refuse(ErrorKind::AbnormalTermination)],
+        (Unknown, Event::Start) => vec![Refuse(ErrorKind::Failed)],
 
         (Starting | Running, Event::Stop) => stop_actions(),
         (Backoff, Event::Stop) => vec![Enter(Stopped), SetDeadline(Deadline::None)],
-        (_, Event::Stop) => vec![Refuse(faults::NOT_RUNNING)],
+        (_, Event::Stop) => vec![Refuse(ErrorKind::NotRunning)],
 
         (Starting, Event::Spawned) if p.startsecs_zero => {
             n.backoff = 0;
@@ -300,7 +300,7 @@ mod tests {
         for s in [Starting, Running, Backoff] {
             assert_eq!(
                 run(at(s), Event::Start),
-                (s, vec![Refuse(faults::ALREADY_STARTED)])
+                (s, vec![Refuse(ErrorKind::AlreadyStarted)])
             );
         }
     }
@@ -308,14 +308,14 @@ mod tests {
     #[test]
     fn start_while_stopping_is_abnormal_termination() {
         let r = run(at(Stopping), Event::Start);
-        assert_eq!(r, (Stopping, vec![Refuse(faults::ABNORMAL_TERMINATION)]));
+        assert_eq!(r, (Stopping, vec![Refuse(ErrorKind::AbnormalTermination)]));
     }
 
     #[test]
     fn start_in_unknown_fails() {
         assert_eq!(
             run(at(Unknown), Event::Start),
-            (Unknown, vec![Refuse(faults::FAILED)])
+            (Unknown, vec![Refuse(ErrorKind::Failed)])
         );
     }
 
@@ -327,7 +327,7 @@ mod tests {
         };
         assert_eq!(
             run(m, Event::Start),
-            (Stopped, vec![Refuse(faults::SHUTDOWN_STATE)])
+            (Stopped, vec![Refuse(ErrorKind::ShuttingDown)])
         );
     }
 
@@ -360,7 +360,7 @@ mod tests {
         for s in [Stopped, Exited, Fatal, Stopping, Unknown] {
             assert_eq!(
                 run(at(s), Event::Stop),
-                (s, vec![Refuse(faults::NOT_RUNNING)])
+                (s, vec![Refuse(ErrorKind::NotRunning)])
             );
         }
     }

@@ -1,90 +1,19 @@
-//! Program instances: the state machine, spawning, stopping and the worker threads.
+//! The supervised set: one worker thread per process instance (the state machine as a table,
+//! spawning through the reaper, stopping, backoff, health checks), the engine that holds the
+//! processes and groups, and dependency order. It answers with its own [`ProcessError`]; the
+//! control plane maps that to Supervisor's faults.
 
 pub mod command;
+pub mod dep_order;
+pub mod deps;
+pub mod dispatch;
+pub mod engine;
+pub mod error;
 pub mod health;
 pub mod machine;
-pub mod names;
 pub mod spawn;
 pub mod worker;
 
+pub use engine::{Engine, Request};
+pub use error::{ErrorKind, Outcome, ProcessError, ProcessResult};
 pub use worker::{Command, Failure, ProcessHandle, Reply, Shared, StateChange};
-
-/// Supervisor's process states with their numeric codes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ProcessState {
-    Stopped = 0,
-    Starting = 10,
-    Running = 20,
-    Backoff = 30,
-    Stopping = 40,
-    Exited = 100,
-    Fatal = 200,
-    Unknown = 1000,
-}
-
-impl ProcessState {
-    pub fn code(self) -> i32 {
-        self as i32
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            ProcessState::Stopped => "STOPPED",
-            ProcessState::Starting => "STARTING",
-            ProcessState::Running => "RUNNING",
-            ProcessState::Backoff => "BACKOFF",
-            ProcessState::Stopping => "STOPPING",
-            ProcessState::Exited => "EXITED",
-            ProcessState::Fatal => "FATAL",
-            ProcessState::Unknown => "UNKNOWN",
-        }
-    }
-
-    pub fn is_stopped(self) -> bool {
-        matches!(
-            self,
-            ProcessState::Stopped
-                | ProcessState::Exited
-                | ProcessState::Fatal
-                | ProcessState::Unknown
-        )
-    }
-
-    pub fn is_running(self) -> bool {
-        matches!(
-            self,
-            ProcessState::Starting | ProcessState::Running | ProcessState::Backoff
-        )
-    }
-
-    pub fn is_signallable(self) -> bool {
-        matches!(
-            self,
-            ProcessState::Starting | ProcessState::Running | ProcessState::Stopping
-        )
-    }
-}
-
-/// supervisord's own state as `getState` reports it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SupervisorState {
-    Fatal = 2,
-    Running = 1,
-    Restarting = 0,
-    Shutdown = -1,
-}
-
-impl SupervisorState {
-    pub fn code(self) -> i32 {
-        self as i32
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            SupervisorState::Fatal => "FATAL",
-            SupervisorState::Running => "RUNNING",
-            SupervisorState::Restarting => "RESTARTING",
-            SupervisorState::Shutdown => "SHUTDOWN",
-        }
-    }
-}

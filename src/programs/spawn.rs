@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use crate::config::UserSpec;
 
-use super::names::errno_name;
+use crate::state::names::errno_name;
 
 /// What the child runs and how, ready for fork.
 pub struct Prepared {
@@ -43,15 +43,12 @@ struct PreparedUser {
 
 /// A child's environment.
 #[derive(Clone, Copy)]
-pub enum Env<'a> {
-    /// Every variable, in order.
-    Pairs(&'a [(OsString, OsString)]),
-    /// `KEY=value` entries shared by every spawn, and the variables that replace or add to
-    /// them (later ones win). Spawning then allocates only for the few extra variables.
-    Layered {
-        base: &'a Arc<Vec<CString>>,
-        over: &'a [(String, String)],
-    },
+pub struct Env<'a> {
+    /// `KEY=value` entries shared by every spawn.
+    pub base: &'a Arc<Vec<CString>>,
+    /// The variables that replace or add to them (later ones win). Spawning then allocates
+    /// only for these few.
+    pub over: &'a [(String, String)],
 }
 
 /// Builds the shared `KEY=value` entries of an environment (entries with NUL bytes are left
@@ -125,21 +122,8 @@ impl Prepared {
             .iter()
             .map(|a| cstring(a.as_bytes(), "command argument"))
             .collect::<io::Result<Vec<_>>>()?;
-        let (envp, envp_ptrs, env_base) = match spec.env {
-            Env::Pairs(pairs) => {
-                let envp = pairs
-                    .iter()
-                    .map(|(k, v)| env_entry(k, v))
-                    .collect::<io::Result<Vec<_>>>()?;
-                let mut ptrs: Vec<_> = envp.iter().map(|a| a.as_ptr()).collect();
-                ptrs.push(std::ptr::null());
-                (envp, ptrs, None)
-            }
-            Env::Layered { base, over } => {
-                let (own, ptrs) = layered_envp(base, over)?;
-                (own, ptrs, Some(base.clone()))
-            }
-        };
+        let (envp, envp_ptrs) = layered_envp(spec.env.base, spec.env.over)?;
+        let env_base = Some(spec.env.base.clone());
         let cwd = match spec.directory {
             Some(d) => Some(cstring(d.as_os_str().as_bytes(), "directory")?),
             None => None,

@@ -19,7 +19,8 @@ use std::sync::{Mutex, MutexGuard};
 
 use crossbeam_channel::Sender;
 
-use crate::programs::names::ExitStatus;
+use crate::state::ExitStatus;
+use crate::util::lock;
 
 /// One reaped child, sent to the worker that owns the pid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,7 +65,7 @@ impl Reaper {
 
     fn table(&self) -> MutexGuard<'_, Table> {
         // A panic while holding the lock cannot leave the maps inconsistent.
-        self.table.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.table)
     }
 
     /// Runs `spawn` (which returns the new pid) and registers `owner` for that pid; an exit
@@ -97,7 +98,7 @@ impl Reaper {
 
     /// Sends a notice after each reap batch that collected unknown children, while set.
     pub fn watch_orphans(&self, notices: Sender<Notice>, on: bool) {
-        *self.notices.lock().unwrap_or_else(|e| e.into_inner()) = Some(notices);
+        *lock(&self.notices) = Some(notices);
         self.watch_orphans.store(on, Ordering::SeqCst);
     }
 
@@ -135,12 +136,7 @@ impl Reaper {
         }
         drop(table);
         if orphans > 0 && self.watch_orphans.load(Ordering::SeqCst) {
-            if let Some(tx) = self
-                .notices
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .as_ref()
-            {
+            if let Some(tx) = lock(&self.notices).as_ref() {
                 let _ = tx.send(Notice::OrphansReaped);
             }
         }

@@ -9,11 +9,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use supervisor_rs::config::*;
-use supervisor_rs::ctl::backend::{
-    faults, Backend, Channel, ConfigDiff, Fault, ProcessInfo, ProcessResult,
-};
+use supervisor_rs::ctl::backend::{faults, Backend, Channel, ConfigDiff, Fault, ProcessResult};
 use supervisor_rs::ctl::{ServerHandle, ServerOptions};
-use supervisor_rs::programs::{ProcessState, SupervisorState};
+use supervisor_rs::state::{ProcessInfo, ProcessState, SupervisorState};
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 

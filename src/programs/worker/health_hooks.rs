@@ -5,10 +5,12 @@ use std::time::Instant;
 
 use crate::programs::health::{self, Health, ProbeSpawn, Status, Verdict};
 use crate::programs::machine::Event;
-use crate::programs::ProcessState;
 use crate::reaper::ExitReport;
+use crate::state::ProcessState;
 
-use super::{lock, Failure, StateChange, Worker};
+use crate::util::lock;
+
+use super::{Failure, StateChange, Worker};
 
 /// Health-check state a worker keeps (only for programs with `healthcheck_command`).
 pub(super) struct Checks {
@@ -62,7 +64,7 @@ impl Worker {
 
     fn spawn_check(&mut self) -> Option<i32> {
         let c = self.checks.as_ref()?;
-        let env = self.child_env();
+        let env = self.env_overrides();
         let search = self.search_path();
         let spawn = ProbeSpawn {
             shared: &self.shared,

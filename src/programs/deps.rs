@@ -4,7 +4,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::programs::{ProcessHandle, ProcessState};
+use crate::programs::ProcessHandle;
+use crate::state::ProcessState;
 
 /// Whether every process of every program `p` depends on is RUNNING (and healthy, for
 /// programs with a health check).

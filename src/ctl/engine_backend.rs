@@ -4,17 +4,11 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crossbeam_channel::bounded;
+use crate::config::{Config, GroupConfig, Loader};
+use crate::programs::{dep_order, dispatch, Command, Engine, ProcessHandle, Reply, Request};
+use crate::state::{ProcessInfo, SupervisorState};
 
-use crate::config::{Config, GroupConfig};
-use crate::ctl::backend::{
-    faults, Backend, Channel, ConfigDiff, Fault, ProcessInfo, ProcessResult,
-};
-use crate::programs::{Command, ProcessHandle, Reply, SupervisorState};
-
-use super::dep_order::{self, Pending};
-use super::engine::{Engine, Request};
-use super::Loader;
+use super::backend::{faults, Backend, Channel, ConfigDiff, Fault, ProcessResult};
 pub struct EngineBackend {
     engine: Arc<Engine>,
     loader: Arc<Loader>,
@@ -38,23 +32,12 @@ impl EngineBackend {
             .ok_or_else(|| Fault::new(faults::BAD_NAME, Some(namespec)))
     }
 
-    /// Sends one request per process, then collects the answers in order (so waits overlap).
+    /// Sends one request per process and collects the answers in order, as faults.
     fn each<F>(&self, namespecs: &[String], make: F) -> Vec<ProcessResult>
     where
         F: Fn(Reply) -> Command,
     {
-        let pending: Vec<(String, Pending)> = namespecs
-            .iter()
-            .map(|n| {
-                let rx = self.running().and_then(|_| self.handle(n)).map(|h| {
-                    let (tx, rx) = bounded(1);
-                    h.send(make(tx));
-                    rx
-                });
-                (n.clone(), rx)
-            })
-            .collect();
-        dep_order::collect(pending)
+        faults_of(dispatch::each(&self.engine, namespecs, make))
     }
 
     fn config_in_force(&self) -> Arc<Config> {
@@ -62,6 +45,14 @@ impl EngineBackend {
             .pending()
             .unwrap_or_else(|| self.engine.config())
     }
+}
+
+/// The engine's per-process outcomes as Supervisor's faults.
+fn faults_of(results: Vec<crate::programs::ProcessResult>) -> Vec<ProcessResult> {
+    results
+        .into_iter()
+        .map(|(n, r)| (n, r.map_err(Fault::from)))
+        .collect()
 }
 
 /// Group names that changed between the active groups and a newly read config.
@@ -114,8 +105,8 @@ impl Backend for EngineBackend {
     }
 
     fn start(&self, namespecs: &[String], wait: bool) -> Vec<ProcessResult> {
-        if let Some(r) = super::dep_order::start(&self.engine, namespecs, wait) {
-            return r;
+        if let Some(r) = dep_order::start(&self.engine, namespecs, wait) {
+            return faults_of(r);
         }
         self.each(namespecs, |reply| Command::Start {
             reply: Some(reply),
@@ -133,12 +124,14 @@ impl Backend for EngineBackend {
                     && self.handle(n).is_ok_and(|h| self.engine.unhold(&h))
             })
             .collect();
-        let results = super::dep_order::stop(&self.engine, namespecs, wait).unwrap_or_else(|| {
-            self.each(namespecs, |reply| Command::Stop {
-                reply: Some(reply),
-                wait,
-            })
-        });
+        let results = dep_order::stop(&self.engine, namespecs, wait)
+            .map(faults_of)
+            .unwrap_or_else(|| {
+                self.each(namespecs, |reply| Command::Stop {
+                    reply: Some(reply),
+                    wait,
+                })
+            });
         results
             .into_iter()
             .zip(unheld)

@@ -9,12 +9,14 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use crossbeam_channel::Sender;
 
+use super::spawn;
+use super::{Command, ProcessHandle, Shared};
 use crate::config::{Config, GroupConfig, GroupKind, LogConfig, LogFile, ProcessConfig};
 use crate::events::EventBus;
 use crate::logs::{Sink, SinkSpec};
-use crate::programs::spawn;
-use crate::programs::{Command, ProcessHandle, Shared, SupervisorState};
 use crate::reaper::Reaper;
+use crate::state::SupervisorState;
+use crate::util::{lock, read, write};
 
 use super::deps;
 
@@ -45,18 +47,6 @@ pub struct Engine {
     /// Start requests (RPC) waiting for their `depends_on` programs.
     pub(crate) waiting: super::dep_order::Waiting,
     pub requests: Sender<Request>,
-}
-
-fn read<T>(l: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
-    l.read().unwrap_or_else(|e| e.into_inner())
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn write<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
-    l.write().unwrap_or_else(|e| e.into_inner())
 }
 
 /// SUPERVISOR_SERVER_URL for children: the first unix server, else the inet one.
@@ -134,7 +124,7 @@ impl Engine {
             bus.set_identifier(&config.supervisord.identifier);
         }
         *write(&self.config) = config;
-        *self.pending.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        *lock(&self.pending) = None;
     }
 
     pub fn pending(&self) -> Option<Arc<Config>> {
@@ -145,7 +135,7 @@ impl Engine {
     }
 
     pub fn set_pending(&self, config: Arc<Config>) {
-        *self.pending.lock().unwrap_or_else(|e| e.into_inner()) = Some(config);
+        *lock(&self.pending) = Some(config);
     }
 
     pub fn state(&self) -> SupervisorState {

@@ -4,15 +4,17 @@
 //! dependencies. Requests that involve no `depends_on` take the plain path unchanged.
 
 use std::collections::HashSet;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
-use crossbeam_channel::{bounded, Receiver};
+use crossbeam_channel::bounded;
 
-use crate::ctl::backend::{faults, Fault, ProcessResult};
-use crate::programs::{Command, ProcessHandle, Reply, SupervisorState};
+use crate::util::lock;
 
 use super::deps;
+use super::dispatch::{collect, lookup, Pending};
 use super::engine::Engine;
+use super::error::{ErrorKind, Outcome, ProcessError, ProcessResult};
+use super::{Command, ProcessHandle, Reply};
 
 /// A start request held until the process's dependencies are ready.
 struct Entry {
@@ -30,10 +32,6 @@ struct Entry {
 #[derive(Default)]
 pub struct Waiting {
     entries: Mutex<Vec<Entry>>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// The processes of the programs `p` depends on.
@@ -84,7 +82,10 @@ impl Waiting {
                 let name = e.handle.namespec();
                 log::warn!("not starting {name}: its dependency {dep} {why}");
                 if let Some(r) = e.reply.take() {
-                    let _ = r.send(Err(Fault::new(faults::ABNORMAL_TERMINATION, Some(&name))));
+                    let _ = r.send(Err(ProcessError::new(
+                        ErrorKind::AbnormalTermination,
+                        &name,
+                    )));
                 }
                 failed.push(e.handle.clone());
                 false
@@ -166,35 +167,9 @@ fn dependency_closure(
     out
 }
 
-/// The answer channel of one sent request, or why it was not sent.
-pub(super) type Pending = Result<Receiver<Result<(), Fault>>, Fault>;
-
-/// Waits for each answer in order (the requests were all sent first, so the waits overlap).
-pub(super) fn collect(pending: Vec<(String, Pending)>) -> Vec<ProcessResult> {
-    pending
-        .into_iter()
-        .map(|(n, rx)| {
-            let r = rx.and_then(|rx| {
-                rx.recv()
-                    .unwrap_or_else(|_| Err(Fault::new(faults::ABNORMAL_TERMINATION, Some(&n))))
-            });
-            (n, r)
-        })
-        .collect()
-}
-
-fn lookup(engine: &Engine, namespec: &str) -> Result<Arc<ProcessHandle>, Fault> {
-    if engine.state() != SupervisorState::Running {
-        return Err(Fault::new(faults::SHUTDOWN_STATE, None));
-    }
-    engine
-        .find(namespec)
-        .ok_or_else(|| Fault::new(faults::BAD_NAME, Some(namespec)))
-}
-
 /// `startProcess` for several processes when `depends_on` is involved (`None`: it is not).
 pub fn start(engine: &Engine, namespecs: &[String], wait: bool) -> Option<Vec<ProcessResult>> {
-    let found: Vec<(String, Result<Arc<ProcessHandle>, Fault>)> = namespecs
+    let found: Vec<(String, Result<Arc<ProcessHandle>, ProcessError>)> = namespecs
         .iter()
         .map(|n| (n.clone(), lookup(engine, n)))
         .collect();
@@ -234,7 +209,7 @@ pub fn start(engine: &Engine, namespecs: &[String], wait: bool) -> Option<Vec<Pr
 /// `stopProcess` for several processes when some depend on others among them (`None`: none
 /// do): dependents stop first, each wave waiting for the previous one to be stopped.
 pub fn stop(engine: &Engine, namespecs: &[String], wait: bool) -> Option<Vec<ProcessResult>> {
-    let found: Vec<(String, Result<Arc<ProcessHandle>, Fault>)> = namespecs
+    let found: Vec<(String, Result<Arc<ProcessHandle>, ProcessError>)> = namespecs
         .iter()
         .map(|n| (n.clone(), lookup(engine, n)))
         .collect();
@@ -256,7 +231,7 @@ pub fn stop(engine: &Engine, namespecs: &[String], wait: bool) -> Option<Vec<Pro
             .map(|i| ranks[i])
             .unwrap_or(0)
     };
-    let mut results: Vec<Result<(), Fault>> = found
+    let mut results: Vec<Outcome> = found
         .iter()
         .map(|(_, h)| h.as_ref().map(|_| ()).map_err(Clone::clone))
         .collect();
@@ -281,7 +256,7 @@ pub fn stop(engine: &Engine, namespecs: &[String], wait: bool) -> Option<Vec<Pro
             let name = &found[i].0;
             results[i] = rx
                 .recv()
-                .unwrap_or_else(|_| Err(Fault::new(faults::ABNORMAL_TERMINATION, Some(name))));
+                .unwrap_or_else(|_| Err(ProcessError::new(ErrorKind::AbnormalTermination, name)));
         }
     }
     Some(found.into_iter().map(|(n, _)| n).zip(results).collect())

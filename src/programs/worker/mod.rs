@@ -1,0 +1,308 @@
+//! One thread per process instance: it owns the child, feeds the state table and executes the
+//! actions (spawn, signal, deadline, publish). It blocks on its command channel, its exit
+//! channel and one deadline; nothing polls.
+//!
+//! This file is the handle the rest of supervisord holds ([`ProcessHandle`]) and the worker's
+//! state; the worker's duties each have a file: `run` (the loop and its timers), `requests`
+//! (commands and their answers), `table` (feeding the state table, publishing changes),
+//! `spawning` (environment, fork, pipes), `exit` (signals and exit recording),
+//! `health_hooks` (health checks on the worker's deadline).
+
+use std::ffi::OsString;
+use std::io;
+use std::os::fd::OwnedFd;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
+
+use crate::config::ProcessConfig;
+use crate::events::EventBus;
+use crate::logs::{OutputPump, Sink};
+use crate::reaper::{ExitReport, Reaper};
+use crate::state::{ExitStatus, ProcessInfo, ProcessState};
+use crate::util::lock;
+
+use super::error::Outcome;
+use super::machine::{Event, Machine, Params};
+
+mod exit;
+mod health_hooks;
+mod requests;
+mod run;
+mod spawning;
+mod table;
+
+/// Commands queued for one worker before senders wait.
+const COMMAND_QUEUE: usize = 4;
+
+/// Where a request's answer goes.
+pub type Reply = Sender<Outcome>;
+
+/// Requests a worker serves.
+pub enum Command {
+    /// Start (RPC when `reply` is set, autostart otherwise); `wait` = answer once RUNNING.
+    Start {
+        reply: Option<Reply>,
+        wait: bool,
+    },
+    Stop {
+        reply: Option<Reply>,
+        wait: bool,
+    },
+    /// signalProcess: the signal to the pid.
+    Signal {
+        signal: i32,
+        reply: Reply,
+    },
+    /// A signal supervisord received and passes on (to the group with stopasgroup).
+    Forward(i32),
+    Stdin {
+        data: Vec<u8>,
+        reply: Reply,
+    },
+    /// supervisord is stopping: stop, never restart, BACKOFF turns FATAL.
+    Shutdown,
+    /// Second exit request: SIGKILL now.
+    Kill,
+    /// Shutdown has begun elsewhere: never spawn again.
+    Freeze,
+    /// Leave the thread (the process is stopped).
+    Quit,
+}
+
+/// A state change, as the rest of supervisord (shutdown, events) sees it.
+#[derive(Debug, Clone)]
+pub struct StateChange {
+    pub group: String,
+    pub name: String,
+    pub from: ProcessState,
+    pub to: ProcessState,
+    pub pid: i32,
+    /// For EXITED: whether the exit was expected.
+    pub expected: bool,
+    /// The backoff counter at the time of the change.
+    pub tries: u32,
+}
+
+/// What every worker shares.
+pub struct Shared {
+    pub reaper: Arc<Reaper>,
+    pub pump: Arc<OutputPump>,
+    /// supervisord's environment + SUPERVISOR_ENABLED/SERVER_URL + `[supervisord] environment`.
+    pub base_env: Vec<(OsString, OsString)>,
+    /// `base_env` as the `KEY=value` entries every spawn shares.
+    pub base_envp: Arc<Vec<std::ffi::CString>>,
+    /// Default SUPERVISOR_SERVER_URL (programs with `serverurl` override it).
+    pub server_url: Option<String>,
+    pub max_fd: i32,
+    pub changes: Sender<StateChange>,
+    pub events: Option<EventBus>,
+    /// Where an `essential` program reports that it failed for good.
+    pub failures: Sender<Failure>,
+}
+
+/// An `essential` program ended for good (EXITED without restart, or FATAL).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub namespec: String,
+    /// The status supervisord exits with: the exit code, 128+n for a signal death, at least 1
+    /// for FATAL.
+    pub status: i32,
+}
+
+/// The handle init and the RPC backend hold for one process instance.
+pub struct ProcessHandle {
+    /// Shared with the worker thread: one copy of the configuration per process.
+    pub config: Arc<ProcessConfig>,
+    pub stdout_sink: Arc<Sink>,
+    pub stderr_sink: Option<Arc<Sink>>,
+    info: Arc<Mutex<ProcessInfo>>,
+    /// How many state changes the process went through; updated under the `info` lock.
+    transitions: Arc<AtomicU64>,
+    tx: Sender<Command>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl ProcessHandle {
+    /// Starts the worker thread for `config` (the process starts STOPPED).
+    /// `listener`: an event listener, whose stdin/stdout belong to the event bus.
+    pub fn start(
+        config: ProcessConfig,
+        shared: Arc<Shared>,
+        stdout_sink: Arc<Sink>,
+        stderr_sink: Option<Arc<Sink>>,
+        listener: bool,
+    ) -> io::Result<Arc<ProcessHandle>> {
+        let path_of = |s: &Option<Arc<Sink>>| {
+            s.as_ref()
+                .and_then(|s| s.path())
+                .map(|p| p.display().to_string())
+                .unwrap_or_default()
+        };
+        let info = ProcessInfo {
+            name: config.name.clone(),
+            group: config.group.clone(),
+            state: ProcessState::Stopped,
+            pid: 0,
+            start: 0,
+            stop: 0,
+            exitstatus: 0,
+            spawnerr: String::new(),
+            stdout_logfile: path_of(&Some(stdout_sink.clone())),
+            stderr_logfile: path_of(&stderr_sink),
+            health: config.healthcheck.as_ref().map(|_| "starting".into()),
+            spawns: 0,
+            log_bytes_written: 0,
+            log_bytes_dropped: 0,
+        };
+        let info = Arc::new(Mutex::new(info));
+        let transitions = Arc::new(AtomicU64::new(0));
+        let config = Arc::new(config);
+        // Bounded: an unbounded channel allocates a 31-slot block on its first message and
+        // keeps it for the worker's life. Senders are never the worker itself and the worker
+        // only blocks on its own channels, so a full queue just makes a sender wait.
+        let (tx, rx) = bounded(COMMAND_QUEUE);
+        // Boxed: the worker state then sits on the heap once instead of being copied into the
+        // thread's first frames, which keeps the deepest path (a spawn) within fewer stack pages.
+        let worker = Box::new(Worker::new(
+            config.clone(),
+            shared,
+            (info.clone(), transitions.clone()),
+            stdout_sink.clone(),
+            stderr_sink.clone(),
+            listener,
+        ));
+        let thread = std::thread::Builder::new()
+            .name(format!("proc:{}", config.name))
+            .stack_size(128 * 1024)
+            .spawn(move || worker.run(rx))?;
+        Ok(Arc::new(ProcessHandle {
+            config,
+            stdout_sink,
+            stderr_sink,
+            info,
+            transitions,
+            tx,
+            thread: Mutex::new(Some(thread)),
+        }))
+    }
+
+    pub fn send(&self, cmd: Command) {
+        // The worker only leaves after Quit, so a failed send means nobody is left to care.
+        let _ = self.tx.send(cmd);
+    }
+
+    pub fn info(&self) -> ProcessInfo {
+        let mut info = lock(&self.info).clone();
+        let sinks = std::iter::once(&self.stdout_sink).chain(self.stderr_sink.as_ref());
+        for s in sinks {
+            info.log_bytes_written += s.bytes_written();
+            info.log_bytes_dropped += s.bytes_dropped();
+        }
+        info
+    }
+
+    pub fn state(&self) -> ProcessState {
+        lock(&self.info).state
+    }
+
+    /// The state and how many state changes led to it, read together: a caller that saw
+    /// count n earlier knows, from a higher count, that the state was entered since.
+    pub fn state_and_transitions(&self) -> (ProcessState, u64) {
+        let info = lock(&self.info);
+        (info.state, self.transitions.load(Ordering::SeqCst))
+    }
+
+    /// Whether the health check passes (always true without one).
+    pub fn healthy(&self) -> bool {
+        lock(&self.info)
+            .health
+            .as_deref()
+            .is_none_or(|h| h == "healthy")
+    }
+
+    pub fn namespec(&self) -> String {
+        self.config.namespec()
+    }
+
+    /// Asks the worker to leave and waits for it.
+    pub fn quit(&self) {
+        self.send(Command::Quit);
+        if let Some(t) = lock(&self.thread).take() {
+            let _ = t.join();
+        }
+    }
+}
+
+struct Worker {
+    cfg: Arc<ProcessConfig>,
+    shared: Arc<Shared>,
+    info: Arc<Mutex<ProcessInfo>>,
+    transitions: Arc<AtomicU64>,
+    stdout_sink: Arc<Sink>,
+    stderr_sink: Option<Arc<Sink>>,
+    listener: bool,
+    params: Params,
+    m: Machine,
+    pid: i32,
+    /// The pid of the process that exited last: EXITED and STOPPED events report it.
+    exited_pid: i32,
+    essential_reported: bool,
+    last_stop_report: Option<Instant>,
+    stdin: Option<OwnedFd>,
+    started_at: Instant,
+    deadline: Option<(Instant, Event)>,
+    last_exit: Option<ExitStatus>,
+    exit_tx: Sender<ExitReport>,
+    exit_rx: Receiver<ExitReport>,
+    start_waiters: Vec<Reply>,
+    stop_waiters: Vec<Reply>,
+    /// Health checks (extension), for programs that have them.
+    checks: Option<health_hooks::Checks>,
+}
+
+impl Worker {
+    fn new(
+        cfg: Arc<ProcessConfig>,
+        shared: Arc<Shared>,
+        (info, transitions): (Arc<Mutex<ProcessInfo>>, Arc<AtomicU64>),
+        stdout_sink: Arc<Sink>,
+        stderr_sink: Option<Arc<Sink>>,
+        listener: bool,
+    ) -> Worker {
+        let params = Params {
+            startretries: cfg.startretries,
+            autorestart: cfg.autorestart,
+            startsecs_zero: cfg.startsecs == 0,
+        };
+        let (exit_tx, exit_rx) = unbounded();
+        let checks = health_hooks::Checks::for_config(&cfg);
+        Worker {
+            cfg,
+            shared,
+            info,
+            transitions,
+            stdout_sink,
+            stderr_sink,
+            listener,
+            params,
+            m: Machine::new(),
+            pid: 0,
+            exited_pid: 0,
+            essential_reported: false,
+            last_stop_report: None,
+            stdin: None,
+            started_at: Instant::now(),
+            deadline: None,
+            last_exit: None,
+            exit_tx,
+            exit_rx,
+            start_waiters: Vec::new(),
+            stop_waiters: Vec::new(),
+            checks,
+        }
+    }
+}

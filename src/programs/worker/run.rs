@@ -1,0 +1,136 @@
+//! The worker's loop: wait for a command, an exit of its child or the one deadline, and hand
+//! it on; report an `essential` program that ended for good.
+
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{after, never, select, Receiver};
+
+use crate::reaper::ExitReport;
+use crate::state::{ExitStatus, ProcessState};
+
+use super::{Command, Failure, Worker};
+
+/// How often "waiting for x to stop" is logged while a stop request waits.
+const STOP_REPORT_EVERY: Duration = Duration::from_secs(2);
+
+/// What woke a worker up.
+enum Input {
+    Command(Command),
+    Exit(ExitReport),
+    Timer,
+    Quit,
+    Nothing,
+}
+
+impl Worker {
+    pub(super) fn run(mut self: Box<Self>, rx: Receiver<Command>) {
+        crate::reaper::block_handled_signals();
+        loop {
+            match self.next_input(&rx) {
+                Input::Quit => break,
+                Input::Command(cmd) => self.command(cmd),
+                Input::Exit(exit) => self.exited(exit),
+                Input::Timer => {
+                    self.timer_fired();
+                    self.health_timer();
+                }
+                Input::Nothing => {}
+            }
+            self.check_essential();
+            self.health_restart();
+        }
+        self.fail_waiters();
+    }
+
+    /// Waits for the next command, child exit or due deadline. Out of line so the select's
+    /// state is off the stack while the input is handled (spawning is the deepest path, and
+    /// every stack page it reaches stays resident).
+    #[inline(never)]
+    fn next_input(&self, rx: &Receiver<Command>) -> Input {
+        // The state deadline, the next "waiting for x to stop" line or the next health
+        // check step, whichever is sooner.
+        let due = [
+            self.deadline.map(|d| d.0),
+            self.stop_report_at(),
+            self.health_deadline(),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
+        let timer = match due {
+            Some(at) => after(at.saturating_duration_since(Instant::now())),
+            None => never(),
+        };
+        select! {
+            recv(rx) -> cmd => match cmd {
+                Ok(Command::Quit) | Err(_) => Input::Quit,
+                Ok(cmd) => Input::Command(cmd),
+            },
+            recv(self.exit_rx) -> exit => match exit {
+                Ok(exit) => Input::Exit(exit),
+                Err(_) => Input::Nothing,
+            },
+            recv(timer) -> _ => Input::Timer,
+        }
+    }
+
+    #[inline(never)]
+    fn timer_fired(&mut self) {
+        let now = Instant::now();
+        if let Some((at, ev)) = self.deadline {
+            if at <= now {
+                self.deadline = None;
+                self.feed(ev);
+            }
+        }
+        if self.stop_report_at().is_some_and(|at| at <= now) {
+            self.stop_report();
+        }
+    }
+
+    /// When the next "waiting for x to stop" line is due: every 2 s while a stop request
+    /// waits on a STOPPING process.
+    pub(super) fn stop_report_at(&self) -> Option<Instant> {
+        if self.stop_waiters.is_empty() || self.m.state != ProcessState::Stopping {
+            return None;
+        }
+        Some(
+            self.last_stop_report
+                .map(|t| t + STOP_REPORT_EVERY)
+                .unwrap_or_else(Instant::now),
+        )
+    }
+
+    pub(super) fn stop_report(&mut self) {
+        log::info!("waiting for {} to stop", self.cfg.name);
+        self.last_stop_report = Some(Instant::now());
+    }
+
+    /// Reports once when an essential program has ended for good (not during shutdown).
+    #[inline(never)]
+    pub(super) fn check_essential(&mut self) {
+        let ended = matches!(self.m.state, ProcessState::Exited | ProcessState::Fatal);
+        if !self.cfg.essential || !ended || self.m.shutting_down {
+            self.essential_reported = false;
+            return;
+        }
+        if self.essential_reported {
+            return;
+        }
+        self.essential_reported = true;
+        let code = match self.last_exit {
+            Some(ExitStatus::Exited(c)) => c,
+            Some(ExitStatus::Signaled { signal, .. }) => 128 + signal,
+            None => 0,
+        };
+        let status = if self.m.state == ProcessState::Fatal {
+            code.max(1)
+        } else {
+            code
+        };
+        let _ = self.shared.failures.send(Failure {
+            namespec: self.cfg.namespec(),
+            status,
+        });
+    }
+}
