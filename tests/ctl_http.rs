@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use ctl_common::*;
 use supervisor_rs::ctl::http::Limits;
-use supervisor_rs::ctl::xmlrpc::{parse_response, Response, Value};
+use supervisor_rs::ctl::protocol::xmlrpc::{parse_response, Response, Value};
 use supervisor_rs::ctl::ServerOptions;
 use supervisor_rs::state::{ProcessState, SupervisorState};
 
@@ -218,8 +218,8 @@ fn basic_auth_is_required_when_configured() {
         "{text}"
     );
     assert!(text.contains("Connection: close\r\n"), "{text}");
-    let good = supervisor_rs::ctl::base64::encode(b"user:123");
-    let bad = supervisor_rs::ctl::base64::encode(b"user:124");
+    let good = supervisor_rs::ctl::protocol::base64::encode(b"user:123");
+    let bad = supervisor_rs::ctl::protocol::base64::encode(b"user:124");
     for (cred, want) in [(good.as_str(), 200), (bad.as_str(), 401)] {
         let req = format!("POST /RPC2 HTTP/1.0\r\nAuthorization: Basic {cred}\r\nContent-Length: {}\r\n\r\n{body}", body.len());
         assert_eq!(

@@ -302,7 +302,7 @@ fn usage_errors_match_python() {
 
 #[test]
 fn xml_serializer_matches_python_dumps_byte_for_byte() {
-    use supervisor_rs::ctl::xmlrpc::{dumps_call, dumps_fault, dumps_response, Value};
+    use supervisor_rs::ctl::protocol::xmlrpc::{dumps_call, dumps_fault, dumps_response, Value};
     let Some(venv) = python_venv() else { return };
     let script = r#"
 import xmlrpc.client as x, sys

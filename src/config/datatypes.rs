@@ -440,6 +440,12 @@ pub fn shell_split(s: &str) -> Conv<Vec<String>> {
     Ok(words)
 }
 
+/// A non-negative count such as `*_backups`.
+pub fn count(s: &str) -> Result<u32, String> {
+    let v = integer(s)?;
+    u32::try_from(v).map_err(|_| format!("{v} is below lower bound (0)"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,9 +1,9 @@
 //! Process groups: `[group:x]`, homogeneous program groups, event listener pools and fcgi
 //! programs, ordered by (priority, name); plus `depends_on` validation.
 
+use super::ctx::Ctx;
 use super::datatypes::{integer, list_of_strings, octal, process_or_group_name};
 use super::expand::Val;
-use super::load::Ctx;
 use super::model::{EventListenerConfig, FcgiConfig, GroupConfig, GroupKind};
 use super::program::{processes, section_program_name};
 use super::section::View;

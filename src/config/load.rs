@@ -1,6 +1,6 @@
 //! The loading pipeline: read files, build sections in Supervisor's order, collect notes.
 
-use super::expand::{Names, Val};
+use super::ctx::{env_expansions, hostname, Ctx};
 use super::ini::{Ini, Section};
 use super::model::Config;
 use super::section::View;
@@ -9,35 +9,6 @@ use super::users::resolve_user;
 use super::{groups, program, servers, supervisord, ConfigError};
 use log::Level;
 use std::path::{Path, PathBuf};
-
-/// What every section builder needs: the document, expansion names, notes.
-pub struct Ctx<'a> {
-    pub ini: &'a Ini,
-    /// `ENV_*` names: supervisord's environment plus `[supervisord] environment=`.
-    pub env_names: Names,
-    /// Directory of the main file.
-    pub here: PathBuf,
-    pub host: String,
-    pub notes: Vec<(Level, String)>,
-}
-
-impl Ctx<'_> {
-    pub fn here_str(&self) -> String {
-        self.here.to_string_lossy().into_owned()
-    }
-}
-
-pub fn hostname() -> String {
-    nix::unistd::gethostname()
-        .map(|h| h.to_string_lossy().into_owned())
-        .unwrap_or_default()
-}
-
-pub fn env_expansions(env: &[(String, String)]) -> Names {
-    env.iter()
-        .map(|(k, v)| (format!("ENV_{k}"), Val::Str(v.clone())))
-        .collect()
-}
 
 /// `user_override` (the command line's `-u`) replaces `[supervisord] user=` before that value
 /// is resolved, as in Supervisor, so an invalid file value does not matter then.
@@ -91,14 +62,6 @@ pub fn load(
         rpcinterface_supervisor,
         notes,
     })
-}
-
-impl Ctx<'_> {
-    fn env_names_with_here(&self) -> Names {
-        let mut n = self.env_names.clone();
-        n.insert("here".into(), Val::Str(self.here_str()));
-        n
-    }
 }
 
 /// Every process gets `[supervisord] environment=` under its own (program keys win).

@@ -9,6 +9,7 @@
 //! expands `%(name)s` (`expand`) and converts them (`datatypes`, `users`). Everything
 //! Supervisor would silently ignore (unknown sections and options) becomes a WARN note.
 
+mod ctx;
 mod datatypes;
 mod expand;
 mod glob;

@@ -1,15 +1,14 @@
 //! `[program:x]` (and the program part of `[eventlistener:x]` / `[fcgi-program:x]`): one
 //! section → its process instances, in Supervisor's validation order.
 
+use super::ctx::Ctx;
 use super::datatypes::{
-    auto_restart, boolean, byte_size, dict_of_key_value_pairs, existing_dirpath, exitcodes,
+    auto_restart, boolean, byte_size, count, dict_of_key_value_pairs, existing_dirpath, exitcodes,
     integer, list_of_strings, octal, process_or_group_name, shell_split, signal_number, unsigned,
 };
 use super::expand::{expand, Names, Val};
-use super::load::Ctx;
 use super::model::{HealthCheck, LogConfig, LogFile, ProcessConfig, UserSpec};
 use super::section::View;
-use super::supervisord::count;
 use super::users::resolve_user;
 use super::ConfigError;
 use log::Level;

@@ -1,8 +1,8 @@
 //! `[rpcinterface:x]`, `[inet_http_server]`, `[unix_http_server]` and `[supervisorctl]`.
 
+use super::ctx::Ctx;
 use super::datatypes::{expanduser, inet_address, octal};
 use super::expand::{Names, Val};
-use super::load::Ctx;
 use super::model::{Auth, CtlConfig, InetServerConfig, UnixServerConfig};
 use super::section::View;
 use super::source::normalize;

@@ -1,12 +1,12 @@
 //! `[supervisord]`: the daemon's own settings (keys read in Supervisor's order, so the first
 //! error reported is the one Supervisor would report).
 
+use super::ctx::Ctx;
 use super::datatypes::{
-    boolean, byte_size, dict_of_key_value_pairs, existing_directory, existing_dirpath, integer,
+    boolean, byte_size, count, dict_of_key_value_pairs, existing_directory, existing_dirpath,
     logging_level, octal, unsigned,
 };
 use super::expand::Val;
-use super::load::Ctx;
 use super::model::{MainLogFile, SupervisordConfig};
 use super::section::View;
 use super::source::normalize;
@@ -104,10 +104,4 @@ pub fn build(
         identifier,
         shutdown_grace_secs,
     })
-}
-
-/// A non-negative count such as `*_backups`.
-pub fn count(s: &str) -> Result<u32, String> {
-    let v = integer(s)?;
-    u32::try_from(v).map_err(|_| format!("{v} is below lower bound (0)"))
 }

@@ -8,7 +8,8 @@ use crate::config::{Config, GroupConfig, Loader};
 use crate::programs::{dep_order, dispatch, Command, Engine, ProcessHandle, Reply, Request};
 use crate::state::{ProcessInfo, SupervisorState};
 
-use super::backend::{faults, Backend, Channel, ConfigDiff, Fault, ProcessResult};
+use super::backend::{Backend, Channel, ConfigDiff, ProcessResult};
+use super::protocol::faults::{self, Fault};
 pub struct EngineBackend {
     engine: Arc<Engine>,
     loader: Arc<Loader>,

@@ -414,7 +414,7 @@ pub fn authorized(request: &Request, auth: Option<&Auth>) -> bool {
     if !scheme.eq_ignore_ascii_case("basic") {
         return false;
     }
-    let Some(decoded) = super::base64::decode(encoded.trim()) else {
+    let Some(decoded) = super::protocol::base64::decode(encoded.trim()) else {
         return false;
     };
     let decoded = String::from_utf8_lossy(&decoded);
@@ -579,8 +579,14 @@ mod tests {
             username: "user".into(),
             password: format!("{{SHA}}{}", crate::ctl::sha1::hex_digest(b"123")),
         };
-        let good = format!("Basic {}", crate::ctl::base64::encode(b"user:123"));
-        let bad = format!("Basic {}", crate::ctl::base64::encode(b"user:124"));
+        let good = format!(
+            "Basic {}",
+            crate::ctl::protocol::base64::encode(b"user:123")
+        );
+        let bad = format!(
+            "Basic {}",
+            crate::ctl::protocol::base64::encode(b"user:124")
+        );
         assert!(authorized(&mk(&good), Some(&plain)));
         assert!(authorized(&mk(&good), Some(&sha)));
         assert!(!authorized(&mk(&bad), Some(&plain)));
@@ -590,7 +596,7 @@ mod tests {
         // The hash itself is not a valid password.
         let hash = format!(
             "Basic {}",
-            crate::ctl::base64::encode(format!("user:{}", sha.password).as_bytes())
+            crate::ctl::protocol::base64::encode(format!("user:{}", sha.password).as_bytes())
         );
         assert!(!authorized(&mk(&hash), Some(&sha)));
     }

@@ -4,7 +4,7 @@ use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
-use super::backend::{faults, Fault};
+use super::protocol::faults::{self, Fault};
 
 /// Most bytes one read returns: a request for a whole multi-gigabyte log must not exhaust the
 /// daemon's memory (Supervisor has no cap).

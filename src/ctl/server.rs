@@ -15,8 +15,10 @@ use std::time::Duration;
 
 use super::backend::{Backend, Channel};
 use super::http::{self, Limits, ReadError, Request, Version};
-use super::rpc::{split_namespec, Rpc};
-use super::{logtail, webui, xmlrpc};
+use super::protocol::split_namespec;
+use super::protocol::xmlrpc;
+use super::rpc::Rpc;
+use super::{logtail, webui};
 use crate::config::{Auth, Config};
 use crate::util::lock;
 

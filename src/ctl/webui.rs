@@ -3,9 +3,10 @@
 //! `tail.html` page and `ok.html`. Self-contained (inline style, no images); actions go through
 //! the same XML-RPC handlers as remote clients.
 
-use super::backend::faults;
-use super::rpc::{make_namespec, Rpc, SUPERVISOR_VERSION};
-use super::xmlrpc::Value;
+use super::protocol::faults;
+use super::protocol::Value;
+use super::protocol::{make_namespec, SUPERVISOR_VERSION};
+use super::rpc::Rpc;
 
 /// What to answer: a page, or a redirect carrying a message.
 pub enum Page {
@@ -48,7 +49,7 @@ fn ctime() -> String {
     super::describe::local_ctime(crate::util::unix_secs())
 }
 
-fn fault_message(v: &Result<Value, super::backend::Fault>) -> Option<(i32, String)> {
+fn fault_message(v: &Result<Value, super::protocol::Fault>) -> Option<(i32, String)> {
     v.as_ref().err().map(|f| (f.code, f.string.clone()))
 }
 
@@ -128,7 +129,7 @@ td.action ul{list-style:none;margin:0;padding:0}td.action li{display:inline;marg
 #footer{margin:20px;color:#777}";
 
 fn status_page(rpc: &Rpc, message: Option<&str>) -> String {
-    let infos = rpc.get_all_process_info();
+    let infos = rpc.all_process_info_value();
     let mut rows = String::new();
     for (i, info) in infos.as_array().unwrap_or(&[]).iter().enumerate() {
         let field = |k: &str| {

@@ -6,12 +6,12 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{at, never, select};
 
-use crate::programs::Command;
 use crate::reaper::Notice;
 use crate::state::names::signal_name;
 use crate::state::{ProcessState, SupervisorState};
 
 use super::shutdown::{end_descendants, stop_all};
+use super::signals::{forward, reopen_logs};
 use super::startup::{log_startup, start_groups, start_server, Runtime};
 use super::system;
 use crate::programs::Request;
@@ -65,7 +65,7 @@ fn serve(rt: &Runtime) -> Outcome {
                 if matches!(c, Ok(ref c) if c.to == crate::state::ProcessState::Running) {
                     rt.engine.release_held();
                 }
-                rt.engine.waiting.release(&rt.engine);
+                rt.engine.waiting.release(&rt.engine.all());
                 schedule_trim(rt);
             }
             recv(rt.failures) -> f => {
@@ -161,29 +161,6 @@ fn reread(rt: &Runtime) -> Option<crate::config::Config> {
             rt.engine.set_state(SupervisorState::Running);
             None
         }
-    }
-}
-
-pub fn reopen_logs(rt: &Runtime) {
-    log::info!("received SIGUSR2 indicating log reopen request");
-    crate::logs::reopen_main_log();
-    for p in rt.engine.all() {
-        p.stdout_sink.reopen();
-        if let Some(s) = &p.stderr_sink {
-            s.reopen();
-        }
-    }
-    log::info!("supervisord logreopen");
-}
-
-/// Passes a signal supervisord received on to every running program.
-pub fn forward(rt: &Runtime, sig: i32) {
-    log::debug!(
-        "received {}, passing it on to the running programs",
-        signal_name(sig)
-    );
-    for p in rt.engine.all() {
-        p.send(Command::Forward(sig));
     }
 }
 

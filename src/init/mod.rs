@@ -21,6 +21,7 @@
 pub mod cli;
 mod mainloop;
 mod shutdown;
+mod signals;
 mod startup;
 pub mod system;
 

@@ -10,7 +10,7 @@ use crate::programs::{Command, ProcessHandle};
 use crate::reaper::Notice;
 use crate::state::names::signal_name;
 
-use super::mainloop::{forward, reopen_logs};
+use super::signals::{forward, reopen_logs};
 use super::startup::Runtime;
 use super::system;
 

@@ -10,19 +10,8 @@ use std::sync::Arc;
 use crossbeam_channel::Sender;
 
 use super::epoll::{Epoll, Waker};
-use super::pump_worker::{Worker, WAKE_TOKEN};
+use super::pump_worker::{Cmd, Worker, WAKE_TOKEN};
 use super::sink::Sink;
-
-pub(crate) type OnEof = Box<dyn FnOnce() + Send>;
-
-pub(crate) enum Cmd {
-    Attach {
-        pipe: OwnedFd,
-        sink: Arc<Sink>,
-        on_eof: Option<OnEof>,
-    },
-    Stop,
-}
 
 /// Drains child pipes into sinks.
 pub struct OutputPump {

@@ -45,7 +45,7 @@ pub struct Engine {
     /// Autostart processes waiting for their `depends_on` programs to be RUNNING.
     held: Mutex<Vec<Arc<ProcessHandle>>>,
     /// Start requests (RPC) waiting for their `depends_on` programs.
-    pub(crate) waiting: super::dep_order::Waiting,
+    pub(crate) waiting: super::waiting::Waiting,
     pub requests: Sender<Request>,
 }
 

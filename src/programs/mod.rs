@@ -12,6 +12,7 @@ pub mod error;
 pub mod health;
 pub mod machine;
 pub mod spawn;
+mod waiting;
 pub mod worker;
 
 pub use engine::{Engine, Request};

@@ -9,7 +9,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use supervisor_rs::config::*;
-use supervisor_rs::ctl::backend::{faults, Backend, Channel, ConfigDiff, Fault, ProcessResult};
+use supervisor_rs::ctl::backend::{Backend, Channel, ConfigDiff, ProcessResult};
+use supervisor_rs::ctl::protocol::faults::{self, Fault};
 use supervisor_rs::ctl::{ServerHandle, ServerOptions};
 use supervisor_rs::state::{ProcessInfo, ProcessState, SupervisorState};
 
@@ -505,8 +506,8 @@ pub fn raw_request(socket: &Path, request: &[u8], timeout: Duration) -> Vec<u8> 
     out
 }
 
-pub fn rpc_body(method: &str, params: &[supervisor_rs::ctl::xmlrpc::Value]) -> String {
-    supervisor_rs::ctl::xmlrpc::dumps_call(method, params)
+pub fn rpc_body(method: &str, params: &[supervisor_rs::ctl::protocol::xmlrpc::Value]) -> String {
+    supervisor_rs::ctl::protocol::xmlrpc::dumps_call(method, params)
 }
 
 pub fn post(socket: &Path, body: &str) -> Vec<u8> {

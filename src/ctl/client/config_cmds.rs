@@ -6,8 +6,8 @@ use super::daemon::help_for;
 use super::status::{field_int, field_str};
 use super::transport::CallError;
 use super::{exit, fault, CmdResult, Ctl};
-use crate::ctl::rpc::make_namespec;
-use crate::ctl::xmlrpc::Value;
+use crate::ctl::protocol::make_namespec;
+use crate::ctl::protocol::xmlrpc::Value;
 
 fn is_fault(e: &CallError, code: i32) -> bool {
     matches!(e, CallError::Fault { code: c, .. } if *c == i64::from(code))

@@ -9,7 +9,7 @@ use super::daemon::help_for;
 use super::status::field_int;
 use super::transport::{read_chunk, CallError, Stream};
 use super::{exit, fault, CmdResult, Ctl};
-use crate::ctl::xmlrpc::Value;
+use crate::ctl::protocol::xmlrpc::Value;
 
 /// The socket of a running stream (-1 when none): Ctrl-C shuts it down to end the stream.
 static STREAM_FD: AtomicI32 = AtomicI32::new(-1);

@@ -16,7 +16,7 @@ use std::io::{self, Write};
 pub use self::errors::python_str_repr;
 use self::errors::CmdError;
 use self::transport::{CallError, Endpoint};
-use crate::ctl::xmlrpc::Value;
+use crate::ctl::protocol::xmlrpc::Value;
 
 /// LSB init-script exit statuses used by supervisorctl.
 pub mod exit {
@@ -35,7 +35,7 @@ pub mod exit {
 
 /// Fault codes the client interprets.
 pub mod fault {
-    pub use crate::ctl::backend::faults::*;
+    pub use crate::ctl::protocol::faults::*;
 }
 
 /// The shell state: where to connect, the exit status being built, how to print.
@@ -86,10 +86,10 @@ impl Ctl {
         match self.call("supervisor.getVersion", &[]) {
             Ok(v) => {
                 let api = v.as_str().unwrap_or("").to_string();
-                if api != crate::ctl::rpc::API_VERSION {
+                if api != crate::ctl::protocol::API_VERSION {
                     self.output(&format!(
                         "Sorry, this version of supervisorctl expects to talk to a server with API version {}, but the remote version is {}.",
-                        crate::ctl::rpc::API_VERSION,
+                        crate::ctl::protocol::API_VERSION,
                         api
                     ));
                     self.exitstatus = exit::NOT_INSTALLED;

@@ -6,8 +6,8 @@ use super::errors::CmdError;
 use super::status::{field_int, field_str};
 use super::transport::CallError;
 use super::{exit, fault, CmdResult, Ctl};
-use crate::ctl::rpc::{make_namespec, split_namespec};
-use crate::ctl::xmlrpc::Value;
+use crate::ctl::protocol::xmlrpc::Value;
+use crate::ctl::protocol::{make_namespec, split_namespec};
 
 /// A per-process outcome: (namespec, status code, fault string).
 struct Outcome {

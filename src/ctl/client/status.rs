@@ -2,8 +2,8 @@
 
 use super::transport::CallError;
 use super::{exit, fault, CmdResult, Ctl};
-use crate::ctl::rpc::{make_namespec, split_namespec};
-use crate::ctl::xmlrpc::Value;
+use crate::ctl::protocol::xmlrpc::Value;
+use crate::ctl::protocol::{make_namespec, split_namespec};
 
 pub fn field_str(v: &Value, key: &str) -> String {
     v.get(key).and_then(Value::as_str).unwrap_or("").to_string()
@@ -85,7 +85,7 @@ pub fn do_status(ctl: &mut Ctl, arg: &str) -> CmdResult {
             eprintln!("{e}");
         }
         let array = Value::Array(matching.iter().map(|v| (*v).clone()).collect());
-        ctl.output(&crate::ctl::json::encode(&array));
+        ctl.output(&crate::ctl::protocol::json::encode(&array));
     } else {
         for e in &errors {
             ctl.output(e);

@@ -5,8 +5,8 @@ use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::os::unix::net::UnixStream;
 
-use crate::ctl::base64;
-use crate::ctl::xmlrpc::{self, Response, Value};
+use crate::ctl::protocol::base64;
+use crate::ctl::protocol::xmlrpc::{self, Response, Value};
 
 /// Why a call did not produce a value.
 #[derive(Debug)]
