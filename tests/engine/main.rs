@@ -1,0 +1,19 @@
+//! The engine under a real supervisord (started as a child process, or as PID 1 of a new pid
+//! namespace): lifecycle, shutdown, reload, users, the control socket, load and performance.
+
+#[path = "../support"]
+mod support {
+    pub mod daemon;
+    pub mod supervisord;
+    pub mod temp;
+    pub mod wait;
+}
+
+mod control_socket;
+mod lifecycle;
+mod performance;
+mod pid1;
+mod reload;
+mod shutdown;
+mod stress;
+mod user;

@@ -1,0 +1,17 @@
+//! The extensions (`depends_on`, health checks, `essential`, `/metrics`, `status --json`)
+//! under a real supervisord.
+
+#[path = "../support"]
+mod support {
+    pub mod daemon;
+    pub mod supervisord;
+    pub mod temp;
+    pub mod wait;
+}
+
+mod control_plane;
+mod depends_on;
+mod essential;
+mod health_checks;
+mod health_state;
+mod start_stop_order;
