@@ -131,7 +131,7 @@ fn many_children_at_once_are_all_drained() {
     let pump = OutputPump::new().unwrap();
     let mut kids = Vec::new();
     for i in 0..40 {
-        let path = dir.join(&format!("p{i}.log"));
+        let path = dir.join(format!("p{i}.log"));
         let sink = Sink::open(&spec(log_config(LogFile::Path(path.clone()), 0, 0), &dir)).unwrap();
         let (child, pipe) = sh_with_stdout_pipe("head -c 300000 /dev/urandom");
         let (on_eof, eof) = eof_signal();
