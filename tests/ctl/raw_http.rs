@@ -15,8 +15,8 @@ pub fn raw_request(socket: &Path, request: &[u8], timeout: Duration) -> Vec<u8> 
     out
 }
 
-pub fn rpc_body(method: &str, params: &[supervisor_rs::ctl::xmlrpc::Value]) -> String {
-    supervisor_rs::ctl::xmlrpc::dumps_call(method, params)
+pub fn rpc_body(method: &str, params: &[supervisor_rs::ctl::protocol::xmlrpc::Value]) -> String {
+    supervisor_rs::ctl::protocol::xmlrpc::dumps_call(method, params)
 }
 
 pub fn post(socket: &Path, body: &str) -> Vec<u8> {
