@@ -1,82 +1,60 @@
 //! The epoll set and the eventfd that wakes it: the two kernel objects the pump thread waits on.
 
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, BorrowedFd};
 
-use super::fdio;
+use nix::errno::Errno;
+use nix::sys::epoll::{EpollCreateFlags, EpollEvent, EpollFlags, EpollTimeout};
+use nix::sys::eventfd::{EfdFlags, EventFd};
 
-pub type Event = libc::epoll_event;
+pub type Event = EpollEvent;
 
-pub struct Epoll(OwnedFd);
-
-fn owned(fd: libc::c_int) -> io::Result<OwnedFd> {
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: fd was just returned by the kernel and belongs to nobody else.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
-}
+pub struct Epoll(nix::sys::epoll::Epoll);
 
 impl Epoll {
     pub fn new() -> io::Result<Epoll> {
-        // SAFETY: no pointer arguments.
-        owned(unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) }).map(Epoll)
+        Ok(Epoll(nix::sys::epoll::Epoll::new(
+            EpollCreateFlags::EPOLL_CLOEXEC,
+        )?))
     }
 
     /// Watches `fd` for `events`, reported with `token`. Closing every descriptor of the open
     /// file removes it again.
-    pub fn add(&self, fd: RawFd, events: u32, token: u64) -> io::Result<()> {
-        let mut ev = Event { events, u64: token };
-        // SAFETY: ev is valid for the call.
-        if unsafe { libc::epoll_ctl(self.0.as_raw_fd(), libc::EPOLL_CTL_ADD, fd, &mut ev) } < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(())
+    pub fn add(&self, fd: BorrowedFd<'_>, events: EpollFlags, token: u64) -> io::Result<()> {
+        Ok(self.0.add(fd, EpollEvent::new(events, token))?)
     }
 
     /// Blocks until something is ready; returns how many entries of `events` are filled.
     pub fn wait(&self, events: &mut [Event]) -> io::Result<usize> {
         loop {
-            // SAFETY: events has room for events.len() entries.
-            let n = unsafe {
-                libc::epoll_wait(
-                    self.0.as_raw_fd(),
-                    events.as_mut_ptr(),
-                    events.len() as libc::c_int,
-                    -1,
-                )
-            };
-            if n >= 0 {
-                return Ok(n as usize);
-            }
-            let e = io::Error::last_os_error();
-            if e.kind() != io::ErrorKind::Interrupted {
-                return Err(e);
+            match self.0.wait(events, EpollTimeout::NONE) {
+                Ok(n) => return Ok(n),
+                Err(Errno::EINTR) => continue,
+                Err(e) => return Err(e.into()),
             }
         }
     }
 }
 
 /// A counter another thread bumps to wake the epoll wait.
-pub struct Waker(OwnedFd);
+pub struct Waker(EventFd);
 
 impl Waker {
     pub fn new() -> io::Result<Waker> {
-        // SAFETY: no pointer arguments.
-        owned(unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) }).map(Waker)
+        let flags = EfdFlags::EFD_CLOEXEC | EfdFlags::EFD_NONBLOCK;
+        Ok(Waker(EventFd::from_value_and_flags(0, flags)?))
     }
 
-    pub fn fd(&self) -> RawFd {
-        self.0.as_raw_fd()
+    pub fn fd(&self) -> BorrowedFd<'_> {
+        self.0.as_fd()
     }
 
     pub fn wake(&self) {
-        let _ = fdio::write(self.fd(), &1u64.to_ne_bytes());
+        let _ = self.0.write(1);
     }
 
     /// Resets the counter (before taking the queued requests).
     pub fn reset(&self) {
-        let mut counter = [0u8; 8];
-        let _ = fdio::read(self.fd(), &mut counter);
+        let _ = self.0.read();
     }
 }

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use crossbeam_channel::Sender;
+use nix::sys::epoll::EpollFlags;
 
 use super::epoll::{Epoll, Waker};
 use super::pump_worker::{Cmd, Worker, WAKE_TOKEN};
@@ -25,7 +26,7 @@ impl OutputPump {
     pub fn new() -> io::Result<Arc<OutputPump>> {
         let epoll = Epoll::new()?;
         let waker = Arc::new(Waker::new()?);
-        epoll.add(waker.fd(), libc::EPOLLIN as u32, WAKE_TOKEN)?;
+        epoll.add(waker.fd(), EpollFlags::EPOLLIN, WAKE_TOKEN)?;
         let (tx, rx) = crossbeam_channel::unbounded();
         let active = Arc::new(AtomicUsize::new(0));
         let worker = Worker::new(epoll, waker.clone(), rx, active.clone());

@@ -9,11 +9,12 @@
 
 use std::collections::HashMap;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use crossbeam_channel::Receiver;
+use nix::sys::epoll::EpollFlags;
 
 use super::epoll::{Epoll, Event, Waker};
 use super::fdio;
@@ -110,7 +111,7 @@ impl Worker {
     }
 
     pub fn run(mut self) {
-        let mut events = vec![Event { events: 0, u64: 0 }; 64];
+        let mut events = vec![Event::empty(); 64];
         loop {
             let n = match self.epoll.wait(&mut events) {
                 Ok(n) => n,
@@ -120,7 +121,7 @@ impl Worker {
                 }
             };
             for ev in &events[..n] {
-                let token = ev.u64;
+                let token = ev.data();
                 if token == WAKE_TOKEN {
                     if !self.take_commands() {
                         return;
@@ -157,8 +158,8 @@ impl Worker {
             self.pipes.push(None);
             self.pipes.len() - 1
         });
-        let events = (libc::EPOLLIN | libc::EPOLLRDHUP) as u32;
-        if let Err(e) = self.epoll.add(fd.as_raw_fd(), events, slot as u64) {
+        let events = EpollFlags::EPOLLIN | EpollFlags::EPOLLRDHUP;
+        if let Err(e) = self.epoll.add(fd.as_fd(), events, slot as u64) {
             log::error!(
                 "output pump: cannot watch {} pipe of '{}': {e}",
                 sink.channel,
@@ -277,17 +278,13 @@ impl Worker {
             return;
         }
         let Some(fd) = sink.stream_fd() else { return };
-        // SAFETY: duplicating a descriptor the sink keeps open during this call.
-        let dup = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3) };
-        if dup < 0 {
+        let Ok(dup) = fdio::dup_cloexec(fd) else {
             return;
-        }
-        // SAFETY: dup is a fresh descriptor we own.
-        let dup = unsafe { OwnedFd::from_raw_fd(dup) };
+        };
         let token = OUT_BIT | key as u64;
         if self
             .epoll
-            .add(dup.as_raw_fd(), libc::EPOLLOUT as u32, token)
+            .add(dup.as_fd(), EpollFlags::EPOLLOUT, token)
             .is_ok()
         {
             self.outs.insert(

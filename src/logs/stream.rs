@@ -2,10 +2,9 @@
 //! tty, `/dev/null`): never sought, never rotated, never allowed to block. A full pipe keeps a
 //! small backlog that is flushed when the target becomes writable; beyond it output is dropped.
 
-use std::ffi::CString;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::os::unix::ffi::OsStrExt;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -57,31 +56,13 @@ pub fn own_fd_number(path: &Path) -> Option<RawFd> {
     }
 }
 
+/// `O_WRONLY | O_APPEND | O_NONBLOCK | O_NOCTTY` (and, as std always adds, `O_CLOEXEC`).
 fn open_nonblocking(path: &Path) -> io::Result<OwnedFd> {
-    let c = CString::new(path.as_os_str().as_bytes())
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains a NUL byte"))?;
-    // SAFETY: c is a valid C string; flags are plain integers.
-    let fd = unsafe {
-        libc::open(
-            c.as_ptr(),
-            libc::O_WRONLY | libc::O_NONBLOCK | libc::O_CLOEXEC | libc::O_APPEND | libc::O_NOCTTY,
-        )
-    };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: fd was just returned by open and is owned by nobody else.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
-}
-
-fn dup_cloexec(fd: RawFd) -> io::Result<OwnedFd> {
-    // SAFETY: F_DUPFD_CLOEXEC duplicates fd into a new descriptor we own.
-    let new = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3) };
-    if new < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: new is a fresh descriptor owned by nobody else.
-    Ok(unsafe { OwnedFd::from_raw_fd(new) })
+    let f = std::fs::OpenOptions::new()
+        .append(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)?;
+    Ok(OwnedFd::from(f))
 }
 
 impl StreamOut {
@@ -98,7 +79,7 @@ impl StreamOut {
             }
             Err(e) if e.raw_os_error() == Some(libc::ENXIO) => {
                 let n = own_fd_number(path).ok_or(e)?;
-                Ok(StreamOut::from_fd(dup_cloexec(n)?))
+                Ok(StreamOut::from_fd(fdio::dup_cloexec(n)?))
             }
             Err(e) => Err(e),
         }
