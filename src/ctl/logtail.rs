@@ -2,13 +2,16 @@
 //! as it grows (inotify on its directory, no polling), across rotation and truncation, until
 //! the client goes away.
 
-use std::ffi::CString;
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::os::unix::ffi::OsStrExt;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+
+use nix::errno::Errno;
+use nix::poll::{PollFd, PollFlags, PollTimeout};
+use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
+use nix::sys::socket::MsgFlags;
 
 use super::http::BodyStream;
 
@@ -70,90 +73,67 @@ impl Followed {
 
 /// An inotify instance watching the directory of the followed file.
 struct Watch {
-    fd: OwnedFd,
+    inotify: Inotify,
 }
 
 impl Watch {
     fn new(path: &Path) -> io::Result<Watch> {
-        // SAFETY: inotify_init1 has no pointer arguments; the result is checked.
-        let raw = unsafe { libc::inotify_init1(libc::IN_CLOEXEC | libc::IN_NONBLOCK) };
-        if raw < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: raw is a fresh descriptor we own.
-        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+        let inotify = Inotify::init(InitFlags::IN_CLOEXEC | InitFlags::IN_NONBLOCK)?;
         let dir = path
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
-        let mask = libc::IN_MODIFY
-            | libc::IN_CREATE
-            | libc::IN_MOVED_TO
-            | libc::IN_MOVED_FROM
-            | libc::IN_DELETE
-            | libc::IN_CLOSE_WRITE
-            | libc::IN_ATTRIB;
+        let mask = AddWatchFlags::IN_MODIFY
+            | AddWatchFlags::IN_CREATE
+            | AddWatchFlags::IN_MOVED_TO
+            | AddWatchFlags::IN_MOVED_FROM
+            | AddWatchFlags::IN_DELETE
+            | AddWatchFlags::IN_CLOSE_WRITE
+            | AddWatchFlags::IN_ATTRIB;
         for target in [dir, path] {
-            let c = CString::new(target.as_os_str().as_bytes())
-                .map_err(|_| io::ErrorKind::InvalidInput)?;
-            // SAFETY: fd is valid and c is a NUL-terminated path.
-            let wd = unsafe { libc::inotify_add_watch(fd.as_raw_fd(), c.as_ptr(), mask) };
-            if wd < 0 && target == dir {
-                return Err(io::Error::last_os_error());
+            let added = inotify.add_watch(target, mask);
+            if target == dir {
+                added?;
             }
         }
-        Ok(Watch { fd })
+        Ok(Watch { inotify })
     }
 
     /// Discards queued events (we re-check the file after every wakeup anyway).
     fn drain(&self) {
         let mut buf = [0u8; 4096];
-        loop {
-            // SAFETY: buf is a valid writable buffer of the given length.
-            let n = unsafe { libc::read(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
-            if n <= 0 {
-                break;
-            }
-        }
+        let fd = self.inotify.as_fd().as_raw_fd();
+        while nix::unistd::read(fd, &mut buf).is_ok_and(|n| n > 0) {}
     }
 }
 
 /// Blocks until the watch fires or the client socket becomes readable/hung up. Returns false
 /// when the client is gone.
-fn wait(watch: &Watch, client: RawFd) -> bool {
+fn wait(watch: &Watch, client: BorrowedFd<'_>) -> bool {
+    // Not among nix's named flags.
+    let rdhup = PollFlags::from_bits_retain(libc::POLLRDHUP);
     let mut fds = [
-        libc::pollfd {
-            fd: watch.fd.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        },
-        libc::pollfd {
-            fd: client,
-            events: libc::POLLIN | libc::POLLRDHUP,
-            revents: 0,
-        },
+        PollFd::new(watch.inotify.as_fd(), PollFlags::POLLIN),
+        PollFd::new(client, PollFlags::POLLIN | rdhup),
     ];
+    let gone = PollFlags::POLLHUP | PollFlags::POLLERR | rdhup | PollFlags::POLLNVAL;
     loop {
-        // SAFETY: fds is a valid array of two pollfd structs.
-        let n = unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) };
-        if n < 0 {
-            if io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
+        match nix::poll::poll(&mut fds, PollTimeout::NONE) {
+            Err(Errno::EINTR) => continue,
+            Err(_) => return false,
+            Ok(_) => {}
+        }
+        let client_events = fds[1].revents().unwrap_or(PollFlags::empty());
+        if client_events.intersects(gone) {
             return false;
         }
-        let client_events = fds[1].revents;
-        if client_events & (libc::POLLHUP | libc::POLLERR | libc::POLLRDHUP | libc::POLLNVAL) != 0 {
+        if client_events.contains(PollFlags::POLLIN) && !discard_client_bytes(client.as_raw_fd()) {
             return false;
         }
-        if client_events & libc::POLLIN != 0 && !discard_client_bytes(client) {
-            return false;
-        }
-        if fds[0].revents != 0 {
+        if fds[0].any() == Some(true) {
             watch.drain();
             return true;
         }
-        fds[1].revents = 0;
     }
 }
 
@@ -161,19 +141,10 @@ fn wait(watch: &Watch, client: RawFd) -> bool {
 /// extra CRLF); false once it has closed its side.
 fn discard_client_bytes(client: RawFd) -> bool {
     let mut buf = [0u8; 512];
-    // SAFETY: buf is a valid writable buffer of the given length.
-    let n = unsafe {
-        libc::recv(
-            client,
-            buf.as_mut_ptr().cast(),
-            buf.len(),
-            libc::MSG_DONTWAIT,
-        )
-    };
-    if n == 0 {
-        return false;
+    match nix::sys::socket::recv(client, &mut buf, MsgFlags::MSG_DONTWAIT) {
+        Ok(n) => n > 0,
+        Err(e) => e == Errno::EAGAIN,
     }
-    n > 0 || io::Error::last_os_error().kind() == io::ErrorKind::WouldBlock
 }
 
 /// Streams `path` to the client until it disconnects or a write fails.
@@ -182,13 +153,16 @@ pub fn stream<W: Write>(path: &Path, mut body: BodyStream<W>, client_fd: RawFd) 
     let size = followed.file.metadata()?.len();
     followed.sent = size.saturating_sub(HEAD_BYTES);
     let watch = Watch::new(path)?;
+    // SAFETY: `client_fd` is the connection this stream answers; the server keeps it open
+    // until this function returns, so the borrow never outlives the descriptor.
+    let client = unsafe { BorrowedFd::borrow_raw(client_fd) };
     loop {
         let data = followed.more()?;
         if !data.is_empty() {
             body.send(&data)?;
             continue;
         }
-        if !wait(&watch, client_fd) {
+        if !wait(&watch, client) {
             return body.finish();
         }
     }

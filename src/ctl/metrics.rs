@@ -22,8 +22,11 @@ pub fn own_stats() -> OwnStats {
         .nth(1)
         .and_then(|p| p.parse().ok())
         .unwrap_or(0);
-    // SAFETY: sysconf has no preconditions.
-    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) }.max(0) as u64;
+    let page = nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE)
+        .ok()
+        .flatten()
+        .unwrap_or(0)
+        .max(0) as u64;
     let open_fds = std::fs::read_dir("/proc/self/fd")
         .map(|d| d.count().saturating_sub(1) as u64) // the directory's own fd
         .unwrap_or(0);

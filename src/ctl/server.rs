@@ -164,8 +164,8 @@ impl ServerHandle {
             r.stop.store(true, Ordering::SeqCst);
             // Wakes the blocked accept(): on Linux shutdown() of a listening socket makes it
             // return EINVAL.
-            // SAFETY: listen_fd stays open until the thread (which owns it) is joined below.
-            unsafe { libc::shutdown(r.listen_fd, libc::SHUT_RDWR) };
+            // listen_fd stays open until the thread (which owns it) is joined below.
+            let _ = nix::sys::socket::shutdown(r.listen_fd, nix::sys::socket::Shutdown::Both);
             if let Some(t) = r.thread.take() {
                 let _ = t.join();
             }

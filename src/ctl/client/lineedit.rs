@@ -64,8 +64,8 @@ impl Drop for RawMode {
 
 /// Whether both ends are terminals (otherwise the shell reads plain lines).
 pub fn usable() -> bool {
-    // SAFETY: isatty has no memory effects.
-    unsafe { libc::isatty(0) == 1 && libc::isatty(1) == 1 }
+    use std::io::IsTerminal;
+    io::stdin().is_terminal() && io::stdout().is_terminal()
 }
 
 fn read_byte() -> Option<u8> {

@@ -1,9 +1,13 @@
 //! `tail`, `maintail`, `fg` and the `tail -f` stream, with Ctrl-C handling.
 
-use std::io::{BufRead, Write};
-use std::os::fd::AsRawFd;
+use std::io::{BufRead, IsTerminal, Write};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
-use std::sync::Once;
+use std::sync::{Once, OnceLock};
+
+use nix::errno::Errno;
+use nix::poll::{PollFd, PollFlags, PollTimeout};
+use nix::sys::socket::Shutdown;
 
 use super::daemon::help_for;
 use super::status::field_int;
@@ -18,9 +22,9 @@ static INTERACTIVE: AtomicBool = AtomicBool::new(false);
 /// Set while `fg` reads stdin: Ctrl-C then ends the program like leaving foreground mode.
 static FOREGROUND: AtomicBool = AtomicBool::new(false);
 static INSTALL: Once = Once::new();
-/// Write end of a pipe the Ctrl-C thread signals on while `fg` waits for a terminal line.
-static FG_WAKE_WRITE: AtomicI32 = AtomicI32::new(-1);
-static FG_WAKE_READ: AtomicI32 = AtomicI32::new(-1);
+/// A pipe (read end, write end) the Ctrl-C thread signals on while `fg` waits for a terminal
+/// line.
+static FG_WAKE: OnceLock<(OwnedFd, OwnedFd)> = OnceLock::new();
 
 /// Ctrl-C ends a running stream (the command then returns); elsewhere it ends the program
 /// (status 0 in the shell, as Supervisor's shell does).
@@ -33,9 +37,7 @@ pub fn install_interrupt_handler(interactive: bool) {
         if let Ok((r, w)) =
             nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC | nix::fcntl::OFlag::O_NONBLOCK)
         {
-            use std::os::fd::IntoRawFd;
-            FG_WAKE_READ.store(r.into_raw_fd(), Ordering::SeqCst);
-            FG_WAKE_WRITE.store(w.into_raw_fd(), Ordering::SeqCst);
+            let _ = FG_WAKE.set((r, w));
         }
         let _ = std::thread::Builder::new()
             .name("ctl-sigint".into())
@@ -45,22 +47,14 @@ pub fn install_interrupt_handler(interactive: bool) {
                     let fd = STREAM_FD.load(Ordering::SeqCst);
                     if fd >= 0 {
                         INTERRUPTED.store(true, Ordering::SeqCst);
-                        // SAFETY: shutting down a socket descriptor has no memory effects; at worst
-                        // the descriptor was just closed and the call fails.
-                        unsafe { libc::shutdown(fd, libc::SHUT_RDWR) };
-                    } else if FOREGROUND.load(Ordering::SeqCst)
-                        && FG_WAKE_WRITE.load(Ordering::SeqCst) >= 0
-                        && stdin_is_tty()
-                    {
+                        let _ = nix::sys::socket::shutdown(fd, Shutdown::Both);
+                    } else if let (true, Some((_, wake)), true) = (
+                        FOREGROUND.load(Ordering::SeqCst),
+                        FG_WAKE.get(),
+                        stdin_is_tty(),
+                    ) {
                         INTERRUPTED.store(true, Ordering::SeqCst);
-                        // SAFETY: one byte from a valid buffer to our own pipe.
-                        unsafe {
-                            libc::write(
-                                FG_WAKE_WRITE.load(Ordering::SeqCst),
-                                b"x".as_ptr().cast(),
-                                1,
-                            )
-                        };
+                        let _ = nix::unistd::write(wake, b"x");
                     } else if FOREGROUND.load(Ordering::SeqCst) {
                         let _ = std::io::stdout().write_all(b"Exiting foreground\n");
                         let _ = std::io::stdout().flush();
@@ -81,36 +75,27 @@ pub fn install_interrupt_handler(interactive: bool) {
 }
 
 fn stdin_is_tty() -> bool {
-    // SAFETY: isatty has no memory effects.
-    unsafe { libc::isatty(0) == 1 }
+    std::io::stdin().is_terminal()
 }
 
 /// Waits until a terminal line can be read or Ctrl-C was pressed (then false). Only for a
 /// terminal: its reads return whole lines, so nothing is left in stdin's buffer.
 fn wait_for_terminal_line() -> bool {
-    let wake = FG_WAKE_READ.load(Ordering::SeqCst);
+    let Some((wake, _)) = FG_WAKE.get() else {
+        return true;
+    };
+    let stdin = std::io::stdin();
     let mut fds = [
-        libc::pollfd {
-            fd: 0,
-            events: libc::POLLIN,
-            revents: 0,
-        },
-        libc::pollfd {
-            fd: wake,
-            events: libc::POLLIN,
-            revents: 0,
-        },
+        PollFd::new(stdin.as_fd(), PollFlags::POLLIN),
+        PollFd::new(wake.as_fd(), PollFlags::POLLIN),
     ];
     loop {
-        // SAFETY: fds is a valid array of two pollfd structs.
-        let n = unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) };
-        if n < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+        if let Err(Errno::EINTR) = nix::poll::poll(&mut fds, PollTimeout::NONE) {
             continue;
         }
-        if fds[1].revents != 0 || INTERRUPTED.load(Ordering::SeqCst) {
+        if fds[1].any() == Some(true) || INTERRUPTED.load(Ordering::SeqCst) {
             let mut buf = [0u8; 16];
-            // SAFETY: draining our own non-blocking pipe into a valid buffer.
-            unsafe { libc::read(wake, buf.as_mut_ptr().cast(), buf.len()) };
+            let _ = nix::unistd::read(wake.as_raw_fd(), &mut buf);
             return false;
         }
         return true;
@@ -367,7 +352,7 @@ pub fn do_fg(ctl: &mut Ctl, arg: &str) -> CmdResult {
     FOREGROUND.store(true, Ordering::SeqCst);
     let stdin = std::io::stdin();
     let mut line = String::new();
-    let by_terminal = stdin_is_tty() && FG_WAKE_READ.load(Ordering::SeqCst) >= 0;
+    let by_terminal = stdin_is_tty() && FG_WAKE.get().is_some();
     INTERRUPTED.store(false, Ordering::SeqCst);
     let result = loop {
         line.clear();
@@ -407,8 +392,8 @@ pub fn do_fg(ctl: &mut Ctl, arg: &str) -> CmdResult {
     FOREGROUND.store(false, Ordering::SeqCst);
     INTERRUPTED.store(false, Ordering::SeqCst);
     for fd in streams {
-        // SAFETY: shutting down our own stream sockets ends the output threads.
-        unsafe { libc::shutdown(fd, libc::SHUT_RDWR) };
+        // Shutting down our own stream sockets ends the output threads.
+        let _ = nix::sys::socket::shutdown(fd, Shutdown::Both);
     }
     if let Some(msg) = result {
         ctl.output(&msg);
