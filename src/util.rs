@@ -1,5 +1,6 @@
 //! Small helpers every part uses: locks that survive a panicked holder, the wall clock in
-//! Unix seconds, and local broken-down time. Imports no other part of the crate.
+//! Unix seconds, local broken-down time, and `kill` with a signal number. Imports no other
+//! part of the crate.
 
 use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -34,6 +35,25 @@ pub fn unix_secs_f64() -> f64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs_f64())
         .unwrap_or(0.0)
+}
+
+/// `kill(2)` with a signal given by number: nix's safe `kill` for the signals its `Signal`
+/// names, libc for the real-time ones it does not (`signalProcess` accepts SIGRTMIN..SIGRTMAX).
+/// A negative `pid` is a process group.
+pub fn kill(pid: i32, sig: i32) -> std::io::Result<()> {
+    use nix::sys::signal::Signal;
+    if let Ok(named) = Signal::try_from(sig) {
+        return Ok(nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            named,
+        )?);
+    }
+    // SAFETY: kill takes only integers and touches no memory of ours.
+    if unsafe { libc::kill(pid, sig) } == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
 }
 
 extern "C" {

@@ -5,6 +5,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{at, select};
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
 
 use crate::programs::{Command, ProcessHandle};
 use crate::reaper::Notice;
@@ -121,16 +123,15 @@ fn leftovers(sweep: Sweep, me: i32) -> Option<usize> {
     }
 }
 
-fn signal_leftovers(sweep: Sweep, me: i32, sig: i32) {
+fn signal_leftovers(sweep: Sweep, me: i32, sig: Signal) {
     match sweep {
-        // SAFETY: kill(-1) as PID 1 signals every other process of our pid namespace.
-        Sweep::Pid1 => unsafe {
-            libc::kill(-1, sig);
-        },
+        // kill(-1) as PID 1 signals every other process of our pid namespace.
+        Sweep::Pid1 => {
+            let _ = kill(Pid::from_raw(-1), sig);
+        }
         Sweep::Subreaper => {
             for pid in system::descendants(me) {
-                // SAFETY: kill on pids of our own descendants.
-                unsafe { libc::kill(pid, sig) };
+                let _ = kill(Pid::from_raw(pid), sig);
             }
         }
     }
@@ -177,7 +178,7 @@ pub fn end_descendants(rt: &Runtime) {
         return;
     }
     log::info!("sending SIGTERM to {}", describe(left));
-    signal_leftovers(sweep, me, libc::SIGTERM);
+    signal_leftovers(sweep, me, Signal::SIGTERM);
     let grace = Duration::from_secs(rt.engine.config().supervisord.shutdown_grace_secs);
     wait_leftovers_gone(rt, sweep, me, Instant::now() + grace);
     let left = leftovers(sweep, me);
@@ -185,7 +186,7 @@ pub fn end_descendants(rt: &Runtime) {
         return;
     }
     log::warn!("sending SIGKILL to {}", describe(left));
-    signal_leftovers(sweep, me, libc::SIGKILL);
+    signal_leftovers(sweep, me, Signal::SIGKILL);
     wait_leftovers_gone(rt, sweep, me, Instant::now() + Duration::from_secs(5));
     rt.engine.reaper().reap();
 }

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crossbeam_channel::{unbounded, Receiver, Sender};
+use nix::sys::resource::Resource;
 
 use crate::config::Config;
 use crate::ctl::{self, server::ServerHandle};
@@ -48,7 +49,7 @@ const ROOT_WARNING: &str = "Supervisor is running as root.  Privileges were not 
 fn raise_limits(config: &Config) -> Result<Vec<String>, String> {
     let mut notes = Vec::new();
     let sd = &config.supervisord;
-    match system::raise_limit(libc::RLIMIT_NOFILE, sd.minfds) {
+    match system::raise_limit(Resource::RLIMIT_NOFILE, sd.minfds) {
         Ok(Some(n)) => notes.push(format!("Increased RLIMIT_NOFILE limit to {n}")),
         Ok(None) => {}
         Err(hard) => {
@@ -62,7 +63,7 @@ fn raise_limits(config: &Config) -> Result<Vec<String>, String> {
             ))
         }
     }
-    match system::raise_limit(libc::RLIMIT_NPROC, sd.minprocs) {
+    match system::raise_limit(Resource::RLIMIT_NPROC, sd.minprocs) {
         Ok(Some(n)) => notes.push(format!("Increased RLIMIT_NPROC limit to {n}")),
         Ok(None) => {}
         Err(hard) => {
@@ -86,8 +87,7 @@ fn init_logging(config: &Config) -> Result<(), String> {
 
 /// Logs the start-up lines Supervisor prints (again on every reload).
 pub fn log_startup(config: &Config, extra: &[String]) {
-    // SAFETY: getuid has no preconditions.
-    if unsafe { libc::getuid() } == 0 && config.supervisord.user.is_none() {
+    if nix::unistd::getuid().is_root() && config.supervisord.user.is_none() {
         log::error!(target: "crit", "{ROOT_WARNING}");
     }
     for line in extra {

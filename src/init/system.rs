@@ -5,18 +5,26 @@ use std::collections::HashMap;
 use std::io;
 use std::path::Path;
 
+use nix::fcntl::{fcntl, FcntlArg, OFlag};
+use nix::sys::resource::{getrlimit, setrlimit, Resource, RLIM_INFINITY};
+use nix::sys::stat::Mode;
+use nix::unistd::{Gid, Uid};
+
 use crate::config::UserSpec;
+
+/// Opens /dev/null for reading and writing (not close-on-exec: it becomes a standard fd).
+fn open_dev_null() -> nix::Result<i32> {
+    nix::fcntl::open("/dev/null", OFlag::O_RDWR, Mode::empty())
+}
 
 /// Opens /dev/null on any of fds 0-2 that is closed, so pipes created later never land there.
 pub fn ensure_std_fds() {
     for fd in 0..3 {
-        // SAFETY: fcntl/open/dup2 on small integer fds.
-        unsafe {
-            if libc::fcntl(fd, libc::F_GETFD) < 0 {
-                let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
-                if null >= 0 && null != fd {
-                    libc::dup2(null, fd);
-                    libc::close(null);
+        if fcntl(fd, FcntlArg::F_GETFD).is_err() {
+            if let Ok(null) = open_dev_null() {
+                if null != fd {
+                    let _ = nix::unistd::dup2(null, fd);
+                    let _ = nix::unistd::close(null);
                 }
             }
         }
@@ -27,7 +35,8 @@ pub fn ensure_std_fds() {
 /// would multiply the resident memory of a mostly idle daemon.
 pub fn limit_malloc_arenas() {
     #[cfg(target_env = "gnu")]
-    // SAFETY: mallopt with a documented parameter, before any other thread exists.
+    // SAFETY: mallopt with a documented parameter, before any other thread exists (no safe
+    // wrapper exists).
     unsafe {
         libc::mallopt(libc::M_ARENA_MAX, 1);
     }
@@ -39,7 +48,8 @@ pub fn is_pid1() -> bool {
 
 /// A container init must not be stopped by terminal job control signals.
 pub fn ignore_job_control() {
-    // SAFETY: setting dispositions to SIG_IGN.
+    // SAFETY: SIG_IGN installs no handler, so no code can run in signal context (nix's
+    // `signal` is unsafe for the same reason).
     unsafe {
         libc::signal(libc::SIGTTIN, libc::SIG_IGN);
         libc::signal(libc::SIGTTOU, libc::SIG_IGN);
@@ -47,7 +57,7 @@ pub fn ignore_job_control() {
 }
 
 pub fn ignore_sigpipe() {
-    // SAFETY: setting a disposition to SIG_IGN.
+    // SAFETY: SIG_IGN installs no handler, so no code can run in signal context.
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_IGN);
     }
@@ -55,94 +65,71 @@ pub fn ignore_sigpipe() {
 
 /// Raises a soft limit to `min` (and the hard one when we may, like Supervisor); returns the
 /// new limit when it was raised, or on failure the hard limit Supervisor reports.
-pub fn raise_limit(resource: libc::__rlimit_resource_t, min: u64) -> Result<Option<u64>, u64> {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
+pub fn raise_limit(resource: Resource, min: u64) -> Result<Option<u64>, u64> {
+    let Ok((soft, max)) = getrlimit(resource) else {
+        return Ok(None);
     };
-    // SAFETY: valid out pointer.
-    if unsafe { libc::getrlimit(resource, &mut lim) } != 0 {
+    if soft >= min || soft == RLIM_INFINITY {
         return Ok(None);
     }
-    if lim.rlim_cur >= min || lim.rlim_cur == libc::RLIM_INFINITY {
-        return Ok(None);
-    }
-    let hard = if lim.rlim_max < min && lim.rlim_max != libc::RLIM_INFINITY {
+    let hard = if max < min && max != RLIM_INFINITY {
         min
     } else {
-        lim.rlim_max
+        max
     };
-    let want = libc::rlimit {
-        rlim_cur: min,
-        rlim_max: hard,
-    };
-    // SAFETY: valid pointer to a filled struct.
-    if unsafe { libc::setrlimit(resource, &want) } == 0 {
-        Ok(Some(min))
-    } else {
-        Err(hard)
+    match setrlimit(resource, min, hard) {
+        Ok(()) => Ok(Some(min)),
+        Err(_) => Err(hard),
     }
 }
 
 /// The soft RLIMIT_NOFILE (where a child's fd cleanup stops when close_range is missing).
 pub fn max_fd() -> i32 {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: valid out pointer.
-    unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) };
-    lim.rlim_cur.min(1 << 20) as i32
+    let soft = getrlimit(Resource::RLIMIT_NOFILE).map_or(0, |(soft, _)| soft);
+    soft.min(1 << 20) as i32
 }
 
 /// Switches supervisord itself to `user` (groups, gid, then uid).
 pub fn drop_privileges(user: &UserSpec) -> Result<(), String> {
-    // SAFETY: plain id syscalls.
-    unsafe {
-        if libc::geteuid() == user.uid {
-            return Ok(());
-        }
-        if libc::geteuid() != 0 {
-            return Err("Can't drop privilege as nonroot user".into());
-        }
-        if libc::setgroups(user.groups.len(), user.groups.as_ptr()) != 0
-            || libc::setgid(user.gid) != 0
-            || libc::setuid(user.uid) != 0
-        {
-            return Err(io::Error::last_os_error().to_string());
-        }
+    let euid = nix::unistd::geteuid();
+    if euid.as_raw() == user.uid {
+        return Ok(());
     }
-    Ok(())
+    if !euid.is_root() {
+        return Err("Can't drop privilege as nonroot user".into());
+    }
+    let groups: Vec<Gid> = user.groups.iter().map(|&g| Gid::from_raw(g)).collect();
+    nix::unistd::setgroups(&groups)
+        .and_then(|()| nix::unistd::setgid(Gid::from_raw(user.gid)))
+        .and_then(|()| nix::unistd::setuid(Uid::from_raw(user.uid)))
+        .map_err(|e| io::Error::from(e).to_string())
 }
 
 /// Supervisor's daemonize: fork (the parent exits 0), new session, chdir, stdio on /dev/null,
 /// umask. Must run before any thread is started.
 pub fn daemonize(directory: Option<&Path>, umask: u32) -> io::Result<()> {
-    // SAFETY: no other thread exists yet; the parent leaves with _exit.
+    // SAFETY: no other thread exists yet, so the child inherits no lock held by another
+    // thread; the parent leaves at once with _exit (no destructors, no atexit handlers).
     unsafe {
         match libc::fork() {
             -1 => return Err(io::Error::last_os_error()),
             0 => {}
             _ => libc::_exit(0),
         }
-        libc::setsid();
     }
+    let _ = nix::unistd::setsid();
     if let Some(dir) = directory {
         std::env::set_current_dir(dir)?;
     }
-    // SAFETY: reopening fds 0-2 on /dev/null.
-    unsafe {
-        let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
-        if null >= 0 {
-            for fd in 0..3 {
-                libc::dup2(null, fd);
-            }
-            if null > 2 {
-                libc::close(null);
-            }
+    if let Ok(null) = open_dev_null() {
+        for fd in 0..3 {
+            let _ = nix::unistd::dup2(null, fd);
         }
-        libc::umask(umask as libc::mode_t);
+        if null > 2 {
+            let _ = nix::unistd::close(null);
+        }
     }
+    nix::sys::stat::umask(Mode::from_bits_truncate(umask as libc::mode_t));
     Ok(())
 }
 

@@ -10,6 +10,8 @@ use std::io;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::Sender;
+use nix::sys::signal::Signal;
+use nix::unistd::Pid;
 
 use crate::config::{HealthCheck, ProcessConfig};
 use crate::reaper::ExitReport;
@@ -189,8 +191,8 @@ impl Health {
 }
 
 fn kill_group(pid: i32) {
-    // SAFETY: kill on the process group of a check we spawned (it leads its own group).
-    unsafe { libc::kill(-pid, libc::SIGKILL) };
+    // The process group of a check we spawned (it leads its own group).
+    let _ = nix::sys::signal::kill(Pid::from_raw(-pid), Signal::SIGKILL);
 }
 
 /// What a check spawn needs from its worker.

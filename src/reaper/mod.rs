@@ -109,7 +109,8 @@ impl Reaper {
         let mut orphans = 0;
         loop {
             let mut status = 0;
-            // SAFETY: plain syscall with a valid out pointer.
+            // SAFETY: `status` is a live local the call writes one int to. (nix's safe waitpid
+            // returns a decoded WaitStatus; ExitStatus is built from the raw status.)
             let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
             if pid <= 0 {
                 // 0: children remain but none exited; -1: ECHILD (none at all) or EINTR.
@@ -153,21 +154,14 @@ impl Default for Reaper {
 /// Whether this process has any child left (exited or not). Only asks (WNOWAIT): the reaper
 /// thread stays the only one that collects children.
 pub fn has_children() -> bool {
-    // SAFETY: waitid with a valid out struct; WNOWAIT leaves any exited child in place.
-    unsafe {
-        let mut info: libc::siginfo_t = std::mem::zeroed();
-        let flags = libc::WEXITED | libc::WNOHANG | libc::WNOWAIT;
-        libc::waitid(libc::P_ALL, 0, &mut info, flags) == 0
-    }
+    use nix::sys::wait::{waitid, Id, WaitPidFlag};
+    // WNOWAIT leaves any exited child in place; ECHILD means there is none. (Other errors
+    // come from decoding a child's status, e.g. death by a real-time signal: a child exists.)
+    let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
+    !matches!(waitid(Id::All, flags), Err(nix::errno::Errno::ECHILD))
 }
 
 /// Makes this process the reaper of orphaned descendants when it is not PID 1.
 pub fn become_subreaper() -> io::Result<()> {
-    // SAFETY: prctl with integer arguments.
-    let rc = unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
+    Ok(nix::sys::prctl::set_child_subreaper(true)?)
 }

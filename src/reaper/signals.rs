@@ -4,6 +4,7 @@ use std::io;
 use std::sync::Arc;
 
 use crossbeam_channel::Sender;
+use nix::sys::signal::{SigSet, Signal};
 use signal_hook::iterator::{Handle, Signals};
 
 use super::Reaper;
@@ -47,18 +48,14 @@ const OWN_SIGNALS: &[i32] = &[
 /// the handler on its own stack, and the signal frame (several KB with the FPU state) would
 /// make that much more of every worker stack resident.
 pub fn block_handled_signals() {
-    // SAFETY: sigset operations on a local value; pthread_sigmask on the calling thread.
-    unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        let handled = std::iter::once(&libc::SIGCHLD)
-            .chain(OWN_SIGNALS)
-            .chain(FORWARDED_SIGNALS);
-        for &sig in handled {
-            libc::sigaddset(&mut set, sig);
-        }
-        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+    let mut set = SigSet::empty();
+    let handled = std::iter::once(&libc::SIGCHLD)
+        .chain(OWN_SIGNALS)
+        .chain(FORWARDED_SIGNALS);
+    for sig in handled.filter_map(|&sig| Signal::try_from(sig).ok()) {
+        set.add(sig);
     }
+    let _ = set.thread_block();
 }
 
 /// Starts the thread; the returned handle closes it.

@@ -37,11 +37,9 @@ impl Worker {
             return Ok(());
         }
         let target = if group { -self.pid } else { self.pid };
-        // SAFETY: kill with a positive pid or a negative pgid we created.
-        if unsafe { libc::kill(target, sig) } == 0 {
+        let Err(e) = crate::util::kill(target, sig) else {
             return Ok(());
-        }
-        let e = io::Error::last_os_error();
+        };
         if e.raw_os_error() == Some(libc::ESRCH) {
             log::debug!(
                 "unable to signal {} (pid {}), it probably just exited on its own: {e}",
