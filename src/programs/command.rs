@@ -1,7 +1,5 @@
 //! Resolving a program's command to an executable file, with Supervisor's checks and texts.
 
-use std::ffi::CString;
-use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -85,11 +83,7 @@ pub fn resolve(argv0: &str, search_path: Option<&str>) -> Result<PathBuf, Comman
 }
 
 fn executable_by_us(path: &Path) -> bool {
-    match CString::new(path.as_os_str().as_bytes()) {
-        // SAFETY: a valid NUL-terminated path.
-        Ok(c) => unsafe { libc::access(c.as_ptr(), libc::X_OK) == 0 },
-        Err(_) => false,
-    }
+    nix::unistd::access(path, nix::unistd::AccessFlags::X_OK).is_ok()
 }
 
 #[cfg(test)]

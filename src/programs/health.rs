@@ -227,10 +227,10 @@ pub fn spawn_probe(s: &ProbeSpawn<'_>) -> io::Result<i32> {
     let prepared = Prepared::new(&spec)?;
     let pipes = PipeSet::null()?;
     let (pid, parent) = {
-        let _blocked = SignalsBlocked::new();
-        s.shared
-            .reaper
-            .spawn_registered(s.exit_tx.clone(), || spawn_child(&prepared, pipes))?
+        let blocked = SignalsBlocked::new();
+        s.shared.reaper.spawn_registered(s.exit_tx.clone(), || {
+            spawn_child(&prepared, pipes, &blocked)
+        })?
     };
     if let Some(errno) = exec_result(parent.status) {
         log::debug!(

@@ -7,10 +7,14 @@
 
 use std::ffi::{CString, OsStr, OsString};
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::sync::Arc;
+
+use nix::errno::Errno;
+use nix::fcntl::{fcntl, FcntlArg, OFlag};
+use nix::sys::signal::{SigSet, SigmaskHow};
 
 use crate::config::UserSpec;
 
@@ -178,13 +182,7 @@ pub struct PipeSet {
 }
 
 fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
-    let mut fds = [0; 2];
-    // SAFETY: valid out array of two ints.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: pipe2 just returned these fds, owned by nobody else.
-    unsafe { Ok((OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1]))) }
+    Ok(nix::unistd::pipe2(OFlag::O_CLOEXEC)?)
 }
 
 impl PipeSet {
@@ -242,13 +240,8 @@ impl PipeSet {
 }
 
 fn set_nonblocking(fd: RawFd) -> io::Result<()> {
-    // SAFETY: fcntl on an fd we own.
-    unsafe {
-        let flags = libc::fcntl(fd, libc::F_GETFL);
-        if flags < 0 || libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) < 0 {
-            return Err(io::Error::last_os_error());
-        }
-    }
+    let flags = OFlag::from_bits_retain(fcntl(fd, FcntlArg::F_GETFL)?);
+    fcntl(fd, FcntlArg::F_SETFL(flags | OFlag::O_NONBLOCK))?;
     Ok(())
 }
 
@@ -266,44 +259,66 @@ const CHILD_STACK: usize = 64 * 1024;
 
 /// A private mapping for the child's stack: only the pages the child touches become resident,
 /// and they are returned to the system right after the spawn (a heap buffer would stay
-/// resident in supervisord).
-struct ChildStack(*mut libc::c_void);
+/// resident in supervisord). Its lowest page is a PROT_NONE guard: a child that overran the
+/// stack would fault there instead of writing into whatever mapping lies below (with
+/// CLONE_VM, supervisord's own memory).
+struct ChildStack {
+    base: *mut libc::c_void,
+    len: usize,
+}
+
+fn page_size() -> usize {
+    nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE)
+        .ok()
+        .flatten()
+        .map_or(4096, |p| p as usize)
+}
 
 impl ChildStack {
     fn new() -> io::Result<ChildStack> {
-        // SAFETY: an anonymous private mapping, owned by the returned value.
-        let p = unsafe {
+        let guard = page_size();
+        let len = CHILD_STACK + guard;
+        // SAFETY: a new anonymous private mapping at an address the kernel picks, so no
+        // existing memory is touched; the returned value owns it and unmaps it on drop.
+        let base = unsafe {
             libc::mmap(
                 std::ptr::null_mut(),
-                CHILD_STACK,
+                len,
                 libc::PROT_READ | libc::PROT_WRITE,
                 libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_STACK,
                 -1,
                 0,
             )
         };
-        if p == libc::MAP_FAILED {
+        if base == libc::MAP_FAILED {
             return Err(io::Error::last_os_error());
         }
-        Ok(ChildStack(p))
+        let stack = ChildStack { base, len };
+        // SAFETY: the first page lies inside the mapping just created, which nothing else
+        // refers to yet.
+        if unsafe { libc::mprotect(base, guard, libc::PROT_NONE) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(stack)
     }
 
     /// The initial stack pointer (stacks grow down), 16-byte aligned.
     fn top(&self) -> *mut libc::c_void {
-        ((self.0 as usize + CHILD_STACK) & !15) as *mut libc::c_void
+        ((self.base as usize + self.len) & !15) as *mut libc::c_void
     }
 }
 
 impl Drop for ChildStack {
     fn drop(&mut self) {
-        // SAFETY: unmapping the mapping created in new(), no longer in use.
-        unsafe { libc::munmap(self.0, CHILD_STACK) };
+        // SAFETY: unmaps exactly the mapping created in new(); the child that ran on it has
+        // exec'd or exited (CLONE_VFORK), so nothing uses it any more.
+        unsafe { libc::munmap(self.base, self.len) };
     }
 }
 
 extern "C" fn child_main(arg: *mut libc::c_void) -> libc::c_int {
-    // SAFETY: `arg` points at the ChildArgs that the parent keeps alive (it is suspended until
-    // the child execs or exits).
+    // SAFETY: `arg` points at the ChildArgs that spawn_child keeps alive (it is suspended until
+    // the child execs or exits), and this function runs only as the entry of the cloned child.
     unsafe {
         let a = &*(arg as *const ChildArgs<'_>);
         child_exec(a.prep, a.stdin, a.stdout, a.stderr, a.status)
@@ -313,9 +328,13 @@ extern "C" fn child_main(arg: *mut libc::c_void) -> libc::c_int {
 /// Starts the child like `posix_spawn` does: `clone(CLONE_VM | CLONE_VFORK)` on a separate
 /// stack, so no page tables are copied and the calling thread resumes once the child has
 /// exec'd (or failed). Returns the pid and the parent's pipe ends (the child's ends are
-/// closed). Must be called with every signal blocked in the calling thread (see
-/// [`SignalsBlocked`]) so no handler runs in the child before its dispositions are reset.
-pub fn spawn_child(prep: &Prepared, pipes: PipeSet) -> io::Result<(i32, ChildPipes)> {
+/// closed). `_blocked` proves every signal is blocked in the calling thread, so no handler
+/// runs in the child (on memory shared with supervisord) before its dispositions are reset.
+pub fn spawn_child(
+    prep: &Prepared,
+    pipes: PipeSet,
+    _blocked: &SignalsBlocked,
+) -> io::Result<(i32, ChildPipes)> {
     let args = ChildArgs {
         prep,
         stdin: pipes.child_stdin.as_raw_fd(),
@@ -324,8 +343,10 @@ pub fn spawn_child(prep: &Prepared, pipes: PipeSet) -> io::Result<(i32, ChildPip
         status: pipes.child_status.as_raw_fd(),
     };
     let stack = ChildStack::new()?;
-    // SAFETY: the stack top is inside the mapping (aligned down to 16 bytes) and outlives the
-    // child's use of it: CLONE_VFORK suspends us until the child execs or exits.
+    // SAFETY: the stack top is inside the mapping (aligned down to 16 bytes), above its guard
+    // page, and outlives the child's use of it: CLONE_VFORK suspends us until the child execs
+    // or exits. `args` lives on our stack for as long. Signals are blocked (`_blocked`), so no
+    // handler runs on the child's side of the shared memory; child_main resets them.
     let pid = unsafe {
         libc::clone(
             child_main,
@@ -347,25 +368,23 @@ pub fn exec_result(status: OwnedFd) -> Option<i32> {
     let mut buf = [0u8; 4];
     let mut got = 0;
     while got < 4 {
-        // SAFETY: reading into a local buffer from an fd we own.
-        let n = unsafe { libc::read(status.as_raw_fd(), buf[got..].as_mut_ptr().cast(), 4 - got) };
-        if n < 0 && io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
-            continue;
+        match nix::unistd::read(status.as_raw_fd(), &mut buf[got..]) {
+            Err(Errno::EINTR) => continue,
+            Ok(0) | Err(_) => break,
+            Ok(n) => got += n,
         }
-        if n <= 0 {
-            break;
-        }
-        got += n as usize;
     }
     (got == 4).then(|| i32::from_ne_bytes(buf))
 }
 
-unsafe fn write_all(fd: RawFd, b: &[u8]) {
+/// Writes all of `b` with raw `write` calls (async-signal-safe; errors end it silently).
+fn write_all(fd: RawFd, b: &[u8]) {
     let mut off = 0;
     while off < b.len() {
-        let n = libc::write(fd, b[off..].as_ptr().cast(), b.len() - off);
+        // SAFETY: the pointer and length describe the live slice `b[off..]`.
+        let n = unsafe { libc::write(fd, b[off..].as_ptr().cast(), b.len() - off) };
         if n <= 0 {
-            if n < 0 && *libc::__errno_location() == libc::EINTR {
+            if n < 0 && errno() == libc::EINTR {
                 continue;
             }
             return;
@@ -375,21 +394,31 @@ unsafe fn write_all(fd: RawFd, b: &[u8]) {
 }
 
 /// Reports a failure on the child's stderr and exits 127 like Supervisor's child.
+///
+/// # Safety
+///
+/// Only for the cloned child before exec: it ends the calling process with `_exit`.
 unsafe fn child_fail(prefix: &[u8], err: i32, status_fd: RawFd) -> ! {
-    child_fail_text(prefix, errno_name(err).as_bytes(), err, status_fd)
+    // SAFETY: same contract as ours.
+    unsafe { child_fail_text(prefix, errno_name(err).as_bytes(), err, status_fd) }
 }
 
+/// # Safety
+///
+/// Only for the cloned child before exec: it ends the calling process with `_exit`, which
+/// runs no destructors and no atexit handlers (they belong to supervisord's memory).
 unsafe fn child_fail_text(prefix: &[u8], text: &[u8], err: i32, status_fd: RawFd) -> ! {
     write_all(2, prefix);
     write_all(2, text);
     write_all(2, b"\n");
     write_all(2, b"supervisor: child process was not spawned\n");
     write_all(status_fd, &err.to_ne_bytes());
-    libc::_exit(127)
+    // SAFETY: the caller is the child; _exit only ends it.
+    unsafe { libc::_exit(127) }
 }
 
-unsafe fn errno() -> i32 {
-    *libc::__errno_location()
+fn errno() -> i32 {
+    Errno::last_raw()
 }
 
 /// The kernel's sigset size, as the full-width argument variadic `syscall` needs (a plain
@@ -399,42 +428,71 @@ const SIGSET_BYTES: libc::size_t = 8;
 /// Default dispositions for every signal and an empty mask. The raw syscall also resets the
 /// signals libc reserves for itself (32, 33), which its `sigaction` refuses to touch; an
 /// all-zero kernel sigaction is SIG_DFL with no flags on every architecture.
+///
+/// # Safety
+///
+/// Only for the cloned child before exec: in supervisord it would remove the handlers its
+/// signal thread relies on.
 unsafe fn reset_signals() {
     let dfl = [0u64; 4];
     for sig in 1..=64 {
         if sig != libc::SIGKILL && sig != libc::SIGSTOP {
-            libc::syscall(
-                libc::SYS_rt_sigaction,
-                sig,
-                dfl.as_ptr(),
-                std::ptr::null::<u64>(),
-                SIGSET_BYTES,
-            );
+            // SAFETY: `dfl` is a live, zeroed kernel sigaction (32 bytes, larger than the
+            // kernel's struct); the old-action pointer is null, so nothing is written.
+            unsafe {
+                libc::syscall(
+                    libc::SYS_rt_sigaction,
+                    sig,
+                    dfl.as_ptr(),
+                    std::ptr::null::<u64>(),
+                    SIGSET_BYTES,
+                )
+            };
         }
     }
     let empty = 0u64;
-    libc::syscall(
-        libc::SYS_rt_sigprocmask,
-        libc::SIG_SETMASK,
-        &empty as *const u64,
-        std::ptr::null::<u64>(),
-        SIGSET_BYTES,
-    );
+    // SAFETY: `empty` is a live 8-byte kernel sigset; the old-mask pointer is null.
+    unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigprocmask,
+            libc::SIG_SETMASK,
+            &empty as *const u64,
+            std::ptr::null::<u64>(),
+            SIGSET_BYTES,
+        )
+    };
 }
 
+/// Leaves `keep` as fd 3 (close-on-exec) and closes every descriptor above it.
+///
+/// # Safety
+///
+/// Only for the cloned child (it has its own descriptor table): in supervisord it would close
+/// descriptors that `OwnedFd`s and files still own.
 unsafe fn close_other_fds(keep: RawFd, max_fd: i32) {
-    // The status pipe moves to fd 3 so one close_range covers everything else.
-    if keep != 3 {
-        libc::dup3(keep, 3, libc::O_CLOEXEC);
-    }
-    let rc = libc::syscall(libc::SYS_close_range, 4u32, u32::MAX, 0u32);
-    if rc != 0 {
-        for fd in 4..max_fd {
-            libc::close(fd);
+    // SAFETY: integer-only syscalls on the child's own descriptor table (see above).
+    unsafe {
+        // The status pipe moves to fd 3 so one close_range covers everything else.
+        if keep != 3 {
+            libc::dup3(keep, 3, libc::O_CLOEXEC);
+        }
+        let rc = libc::syscall(libc::SYS_close_range, 4u32, u32::MAX, 0u32);
+        if rc != 0 {
+            for fd in 4..max_fd {
+                libc::close(fd);
+            }
         }
     }
 }
 
+/// Sets up the child (process group, signals, standard fds, user, directory, umask) and
+/// execs; on any failure reports it and exits 127.
+///
+/// # Safety
+///
+/// Only as the entry of the child created by `clone(CLONE_VM | CLONE_VFORK)` in
+/// [`spawn_child`], with every signal blocked: it shares supervisord's memory, so it makes
+/// only async-signal-safe calls and never returns into Rust code of the parent.
 unsafe fn child_exec(
     p: &Prepared,
     stdin: RawFd,
@@ -442,63 +500,75 @@ unsafe fn child_exec(
     stderr: Option<RawFd>,
     status: RawFd,
 ) -> ! {
-    libc::setpgid(0, 0);
-    reset_signals();
-    libc::dup2(stdin, 0);
-    libc::dup2(stdout, 1);
-    libc::dup2(
-        if p.redirect_stderr {
-            stdout
-        } else {
-            stderr.unwrap_or(stdout)
-        },
-        2,
-    );
-    close_other_fds(status, p.max_fd);
+    let err_fd = match (p.redirect_stderr, stderr) {
+        (false, Some(fd)) => fd,
+        _ => stdout,
+    };
+    // SAFETY: integer-only syscalls on the child's own process group and descriptor table;
+    // reset_signals and close_other_fds are called in the child, as they require.
+    unsafe {
+        libc::setpgid(0, 0);
+        reset_signals();
+        libc::dup2(stdin, 0);
+        libc::dup2(stdout, 1);
+        libc::dup2(err_fd, 2);
+        close_other_fds(status, p.max_fd);
+    }
     let status = 3;
     if let Some(u) = &p.user {
-        let switch = libc::geteuid() != u.uid;
-        if switch && libc::geteuid() != 0 {
+        let euid = nix::unistd::geteuid().as_raw();
+        let switch = euid != u.uid;
+        if switch && euid != 0 {
             let text = b"Can't drop privilege as nonroot user";
-            child_fail_text(&p.setuid_fail_msg, text, libc::EPERM, status);
+            // SAFETY: we are the child.
+            unsafe { child_fail_text(&p.setuid_fail_msg, text, libc::EPERM, status) };
         }
         // Raw syscalls: libc's wrappers would apply the change to every thread of the
         // (shared-memory) parent.
-        if switch
-            && (libc::syscall(libc::SYS_setgroups, u.groups.len(), u.groups.as_ptr()) != 0
-                || libc::syscall(libc::SYS_setgid, u.gid) != 0
-                || libc::syscall(libc::SYS_setuid, u.uid) != 0)
-        {
-            child_fail(&p.setuid_fail_msg, errno(), status);
+        // SAFETY: `u.groups` is a live slice of gid_t and its length is passed with it; the
+        // id syscalls take integers. They change only this (child) process's credentials.
+        let failed = switch
+            && unsafe {
+                libc::syscall(libc::SYS_setgroups, u.groups.len(), u.groups.as_ptr()) != 0
+                    || libc::syscall(libc::SYS_setgid, u.gid) != 0
+                    || libc::syscall(libc::SYS_setuid, u.uid) != 0
+            };
+        if failed {
+            // SAFETY: we are the child.
+            unsafe { child_fail(&p.setuid_fail_msg, errno(), status) };
         }
     }
     if let Some(cwd) = &p.cwd {
-        if libc::chdir(cwd.as_ptr()) != 0 {
-            child_fail(&p.chdir_fail_msg, errno(), status);
+        // SAFETY: `cwd` is a live NUL-terminated string.
+        if unsafe { libc::chdir(cwd.as_ptr()) } != 0 {
+            // SAFETY: we are the child.
+            unsafe { child_fail(&p.chdir_fail_msg, errno(), status) };
         }
     }
     if let Some(m) = p.umask {
-        libc::umask(m);
+        // SAFETY: umask takes an integer and changes only this process's mask.
+        unsafe { libc::umask(m) };
     }
-    libc::execve(p.path.as_ptr(), p.argv_ptrs.as_ptr(), p.envp_ptrs.as_ptr());
-    child_fail(&p.exec_fail_msg, errno(), status)
+    // SAFETY: the path and every entry of the NULL-terminated argv and envp arrays point into
+    // CStrings that `p` keeps alive; on success execve does not return.
+    unsafe { libc::execve(p.path.as_ptr(), p.argv_ptrs.as_ptr(), p.envp_ptrs.as_ptr()) };
+    // SAFETY: we are the child.
+    unsafe { child_fail(&p.exec_fail_msg, errno(), status) }
 }
 
-/// Blocks every signal in the calling thread until dropped (around fork).
+/// Blocks every signal in the calling thread until dropped (around fork). [`spawn_child`]
+/// takes a reference to one, so it cannot be called without signals blocked.
 pub struct SignalsBlocked {
-    old: libc::sigset_t,
+    old: SigSet,
 }
 
 impl SignalsBlocked {
     pub fn new() -> SignalsBlocked {
-        // SAFETY: sigset operations on local values.
-        unsafe {
-            let mut all: libc::sigset_t = std::mem::zeroed();
-            let mut old: libc::sigset_t = std::mem::zeroed();
-            libc::sigfillset(&mut all);
-            libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut old);
-            SignalsBlocked { old }
-        }
+        // pthread_sigmask with valid sets cannot fail.
+        let old = SigSet::all()
+            .thread_swap_mask(SigmaskHow::SIG_SETMASK)
+            .unwrap_or_else(|_| SigSet::empty());
+        SignalsBlocked { old }
     }
 }
 
@@ -510,10 +580,7 @@ impl Default for SignalsBlocked {
 
 impl Drop for SignalsBlocked {
     fn drop(&mut self) {
-        // SAFETY: restoring the mask saved in new().
-        unsafe {
-            libc::pthread_sigmask(libc::SIG_SETMASK, &self.old, std::ptr::null_mut());
-        }
+        let _ = self.old.thread_set_mask();
     }
 }
 
@@ -541,5 +608,33 @@ mod tests {
             .map(|p| unsafe { CStr::from_ptr(*p) }.to_string_lossy().into_owned())
             .collect();
         assert_eq!(got, vec!["PATH=/bin", "HOME=/root", "A=3", "NEW=x"]);
+    }
+
+    /// Permissions of the mapping of /proc/self/maps that holds `addr`.
+    fn perms_at(addr: usize) -> String {
+        let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+        for line in maps.lines() {
+            let mut f = line.split_whitespace();
+            let (range, perms) = (f.next().unwrap(), f.next().unwrap());
+            let (lo, hi) = range.split_once('-').unwrap();
+            let lo = usize::from_str_radix(lo, 16).unwrap();
+            let hi = usize::from_str_radix(hi, 16).unwrap();
+            if (lo..hi).contains(&addr) {
+                return perms.to_string();
+            }
+        }
+        panic!("{addr:#x} is not mapped");
+    }
+
+    #[test]
+    fn child_stack_has_a_guard_page_below_it() {
+        let stack = ChildStack::new().unwrap();
+        let base = stack.base as usize;
+        let page = page_size();
+        assert_eq!(stack.len, CHILD_STACK + page);
+        assert_eq!(perms_at(base), "---p", "guard page");
+        assert_eq!(perms_at(base + page), "rw-p", "lowest usable stack page");
+        assert_eq!(perms_at(stack.top() as usize - 16), "rw-p", "stack top");
+        assert!(stack.top() as usize <= base + stack.len);
     }
 }

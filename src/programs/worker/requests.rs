@@ -1,8 +1,7 @@
 //! The commands a worker serves and their answers: start, stop, signal, stdin, and the
 //! requests that wait for a state (`wait=True`).
 
-use std::io;
-use std::os::fd::AsRawFd;
+use nix::errno::Errno;
 
 use crate::state::names::signal_name;
 use crate::state::ProcessState;
@@ -114,28 +113,19 @@ impl Worker {
         };
         let mut off = 0;
         while off < data.len() {
-            // SAFETY: writing from a live slice to an fd we own.
-            let n = unsafe {
-                libc::write(
-                    fd.as_raw_fd(),
-                    data[off..].as_ptr().cast(),
-                    data.len() - off,
-                )
-            };
-            if n < 0 {
-                let e = io::Error::last_os_error();
-                if e.kind() == io::ErrorKind::Interrupted {
-                    continue;
-                }
-                if e.raw_os_error() == Some(libc::EPIPE) {
+            match nix::unistd::write(fd, &data[off..]) {
+                Ok(n) => off += n,
+                Err(Errno::EINTR) => continue,
+                Err(Errno::EPIPE) => {
                     self.stdin = None;
                     return Err(ProcessError::new(ErrorKind::NoFile, "None"));
                 }
-                // A child that does not read its stdin must not stall us: drop the rest.
-                log::debug!("stdin of {} not writable: {e}", self.cfg.name);
-                break;
+                Err(e) => {
+                    // A child that does not read its stdin must not stall us: drop the rest.
+                    log::debug!("stdin of {} not writable: {e}", self.cfg.name);
+                    break;
+                }
             }
-            off += n as usize;
         }
         Ok(())
     }

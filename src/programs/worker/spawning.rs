@@ -144,10 +144,12 @@ impl Worker {
         prepared: &Prepared,
         pipes: PipeSet,
     ) -> io::Result<(i32, ChildPipes)> {
-        let _blocked = SignalsBlocked::new();
+        let blocked = SignalsBlocked::new();
         self.shared
             .reaper
-            .spawn_registered(self.exit_tx.clone(), || spawn_child(prepared, pipes))
+            .spawn_registered(self.exit_tx.clone(), || {
+                spawn_child(prepared, pipes, &blocked)
+            })
     }
 
     /// Hands the new child's pipes over and records the spawn.
