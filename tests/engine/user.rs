@@ -11,7 +11,7 @@ const USER: &str = "sdrs-test";
 
 /// The test user's (uid, gid), created when missing; `None` when that is impossible here.
 fn test_user() -> Option<(u32, u32)> {
-    if unsafe { libc::geteuid() } != 0 {
+    if !nix::unistd::geteuid().is_root() {
         return None;
     }
     let id = |flag: &str| -> Option<u32> {
