@@ -110,20 +110,23 @@ impl Watch {
 /// Blocks until the watch fires or the client socket becomes readable/hung up. Returns false
 /// when the client is gone.
 fn wait(watch: &Watch, client: BorrowedFd<'_>) -> bool {
-    // Not among nix's named flags.
-    let rdhup = PollFlags::from_bits_retain(libc::POLLRDHUP);
+    // POLLRDHUP is not asked for: nix's PollFlags cannot name it (revents() would then be
+    // None). A client that closed its side is readable, and the read returns 0.
     let mut fds = [
         PollFd::new(watch.inotify.as_fd(), PollFlags::POLLIN),
-        PollFd::new(client, PollFlags::POLLIN | rdhup),
+        PollFd::new(client, PollFlags::POLLIN),
     ];
-    let gone = PollFlags::POLLHUP | PollFlags::POLLERR | rdhup | PollFlags::POLLNVAL;
+    let gone = PollFlags::POLLHUP | PollFlags::POLLERR | PollFlags::POLLNVAL;
     loop {
         match nix::poll::poll(&mut fds, PollTimeout::NONE) {
             Err(Errno::EINTR) => continue,
             Err(_) => return false,
             Ok(_) => {}
         }
-        let client_events = fds[1].revents().unwrap_or(PollFlags::empty());
+        // Events nix cannot name end the stream rather than spin.
+        let Some(client_events) = fds[1].revents() else {
+            return false;
+        };
         if client_events.intersects(gone) {
             return false;
         }
