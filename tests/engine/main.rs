@@ -15,5 +15,6 @@ mod performance;
 mod pid1;
 mod reload;
 mod shutdown;
+mod spawn_fds;
 mod stress;
 mod user;

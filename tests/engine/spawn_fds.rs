@@ -1,11 +1,10 @@
 //! A spawned program holds exactly fds 0-2: nothing supervisord has open (control sockets, an
 //! open control connection, its main log, other programs' pipes and log files) leaks into it.
 
-mod engine_util;
-
 use std::process::Command;
 
-use engine_util::*;
+use crate::support::daemon::*;
+use crate::support::temp::TempDir;
 
 const SUPERVISORCTL: &str = env!("CARGO_BIN_EXE_supervisorctl");
 
@@ -89,7 +88,7 @@ fn a_spawned_child_holds_exactly_fds_0_to_2() {
             && own.iter().any(|t| t.ends_with("busy.out")),
         "supervisord's fds: {own:?}"
     );
-    let conf = sup.dir.path("sd.conf");
+    let conf = sup.dir.join("sd.conf");
     for name in ["fds", "fdsredirect"] {
         let out = Command::new(SUPERVISORCTL)
             .arg("-c")
