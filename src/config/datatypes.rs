@@ -31,18 +31,40 @@ fn py_int(s: &str, base: u32) -> Option<i64> {
     if !digits.chars().all(|c| c.is_digit(base)) {
         return None;
     }
-    let v = i64::from_str_radix(&digits, base).ok()?;
+    // Python's int() has no size limit; a number beyond i64 saturates, so the range check
+    // that follows says "above upper bound" rather than "invalid literal".
+    let v = i64::from_str_radix(&digits, base).unwrap_or(i64::MAX);
     Some(if neg { -v } else { v })
+}
+
+/// The largest count or number of seconds a config or the command line accepts: 2^31 - 1
+/// (about 68 years of seconds). Every deadline and counter built from one stays far from
+/// overflowing.
+pub const MAX_COUNT: i64 = 2_147_483_647;
+
+/// Supervisor's `RangeCheckedConversion` messages for `v` outside `min..=max`.
+pub fn in_range(v: i64, min: i64, max: i64) -> Conv<i64> {
+    if v < min {
+        Err(format!("{v} is below lower bound ({min})"))
+    } else if v > max {
+        Err(format!("{v} is above upper bound ({max})"))
+    } else {
+        Ok(v)
+    }
 }
 
 pub fn integer(s: &str) -> Conv<i64> {
     py_int(s, 10).ok_or_else(|| format!("invalid literal for int() with base 10: {}", repr(s)))
 }
 
-/// An integer that must not be negative (counts and durations).
+/// A number of seconds (or fds, processes): 0 to [`MAX_COUNT`].
 pub fn unsigned(s: &str) -> Conv<u64> {
-    let v = integer(s)?;
-    u64::try_from(v).map_err(|_| format!("{v} is below lower bound (0)"))
+    Ok(in_range(integer(s)?, 0, MAX_COUNT)? as u64)
+}
+
+/// A count such as `startretries` or `*_backups`: 0 to [`MAX_COUNT`].
+pub fn count(s: &str) -> Conv<u32> {
+    Ok(in_range(integer(s)?, 0, MAX_COUNT)? as u32)
 }
 
 pub fn boolean(s: &str) -> Conv<bool> {
@@ -438,12 +460,6 @@ pub fn shell_split(s: &str) -> Conv<Vec<String>> {
         words.push(cur);
     }
     Ok(words)
-}
-
-/// A non-negative count such as `*_backups`.
-pub fn count(s: &str) -> Result<u32, String> {
-    let v = integer(s)?;
-    u32::try_from(v).map_err(|_| format!("{v} is below lower bound (0)"))
 }
 
 #[cfg(test)]

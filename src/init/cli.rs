@@ -2,7 +2,7 @@
 //! short flags, `-cFILE`, unique long prefixes, `--`), its usage errors, plus `--check-config`.
 
 use crate::config::convert::{
-    byte_size, existing_directory, existing_dirpath, integer, logging_level, octal,
+    byte_size, count, existing_directory, existing_dirpath, logging_level, octal, unsigned,
 };
 use crate::config::{self, Config, ConfigError, Overrides};
 use std::ffi::OsString;
@@ -276,15 +276,13 @@ pub fn parse(args: Vec<OsString>) -> Result<CliAction, UsageError> {
             "directory" => ov.directory = Some(existing_directory(value).map_err(invalid)?),
             "logfile" => ov.logfile = Some(existing_dirpath(value).map_err(invalid)?),
             "logfile_maxbytes" => ov.logfile_maxbytes = Some(byte_size(value).map_err(invalid)?),
-            "logfile_backups" => {
-                ov.logfile_backups = Some(non_negative(value).map_err(invalid)? as u32)
-            }
+            "logfile_backups" => ov.logfile_backups = Some(count(value).map_err(invalid)?),
             "loglevel" => ov.loglevel = Some(logging_level(value).map_err(invalid)?),
             "pidfile" => ov.pidfile = Some(existing_dirpath(value).map_err(invalid)?),
             "identifier" => ov.identifier = Some(value.clone()),
             "childlogdir" => ov.childlogdir = Some(existing_directory(value).map_err(invalid)?),
-            "minfds" => ov.minfds = Some(non_negative(value).map_err(invalid)?),
-            "minprocs" => ov.minprocs = Some(non_negative(value).map_err(invalid)?),
+            "minfds" => ov.minfds = Some(unsigned(value).map_err(invalid)?),
+            "minprocs" => ov.minprocs = Some(unsigned(value).map_err(invalid)?),
             "profile_options" => o.profile_options = Some(value.clone()),
             _ => return Err(usage(format!("option {opt} not recognized"))),
         }
@@ -294,11 +292,6 @@ pub fn parse(args: Vec<OsString>) -> Result<CliAction, UsageError> {
     } else {
         CliAction::Run(o)
     })
-}
-
-fn non_negative(s: &str) -> Result<u64, String> {
-    let v = integer(s)?;
-    u64::try_from(v).map_err(|_| format!("{v} is below lower bound (0)"))
 }
 
 /// The help text with the program name filled in (printed to stdout, exit 0).

@@ -19,6 +19,7 @@
 //!   status.
 
 pub mod cli;
+mod faults;
 mod mainloop;
 mod shutdown;
 mod signals;
@@ -28,6 +29,10 @@ pub mod system;
 use std::sync::Arc;
 
 use crate::config::{Config, Loader};
+
+/// The exit status after a thread of supervisord died (a panic, or a broken invariant):
+/// `EX_SOFTWARE`, "internal software error", so a container runtime restarts the container.
+pub const FAULT_STATUS: i32 = 70;
 
 /// Runs supervisord with the given arguments (without argv[0]); returns the exit status.
 pub fn supervisord_main(argv0: &str, argv: Vec<std::ffi::OsString>) -> i32 {

@@ -25,9 +25,10 @@ use crate::reaper::{ExitReport, Reaper};
 use crate::state::{ExitStatus, ProcessInfo, ProcessState};
 use crate::util::lock;
 
-use super::error::Outcome;
+use super::error::{Outcome, ProcessError};
 use super::machine::{Event, Machine, Params};
 
+mod death;
 mod exit;
 mod health_hooks;
 mod requests;
@@ -71,6 +72,17 @@ pub enum Command {
     Freeze,
     /// Leave the thread (the process is stopped).
     Quit,
+}
+
+impl Command {
+    /// The answer channel of a request that waits for one.
+    fn into_reply(self) -> Option<Reply> {
+        match self {
+            Command::Start { reply, .. } | Command::Stop { reply, .. } => reply,
+            Command::Signal { reply, .. } | Command::Stdin { reply, .. } => Some(reply),
+            _ => None,
+        }
+    }
 }
 
 /// A state change, as the rest of supervisord (shutdown, events) sees it.
@@ -175,10 +187,23 @@ impl ProcessHandle {
             stderr_sink.clone(),
             listener,
         ));
+        let mourner = death::Mourner {
+            cfg: config.clone(),
+            shared: worker.shared.clone(),
+            info: info.clone(),
+            transitions: transitions.clone(),
+        };
         let thread = std::thread::Builder::new()
             .name(format!("proc:{}", config.name))
             .stack_size(128 * 1024)
-            .spawn(move || worker.run(rx))?;
+            .spawn(move || {
+                // A panic unwinds the worker (its channels close, so waiting requests get
+                // their fault); what remains is to end its child and show the process UNKNOWN.
+                let run = std::panic::AssertUnwindSafe(move || worker.run(rx));
+                if let Err(payload) = std::panic::catch_unwind(run) {
+                    mourner.worker_died(&crate::faults::panic_message(&*payload));
+                }
+            })?;
         Ok(Arc::new(ProcessHandle {
             config,
             stdout_sink,
@@ -190,9 +215,21 @@ impl ProcessHandle {
         }))
     }
 
+    /// Passes `cmd` to the worker. A worker that is gone (it died of a panic, or left after
+    /// Quit) cannot serve it: a request that waits for an answer gets a fault at once.
     pub fn send(&self, cmd: Command) {
-        // The worker only leaves after Quit, so a failed send means nobody is left to care.
-        let _ = self.tx.send(cmd);
+        if let Err(e) = self.tx.send(cmd) {
+            let cmd = e.into_inner();
+            // A start gets Supervisor's "cannot start" answer, which every client prints.
+            let is_start = matches!(cmd, Command::Start { .. });
+            if let Some(reply) = cmd.into_reply() {
+                let mut err = ProcessError::worker_died(&self.namespec());
+                if is_start {
+                    err.kind = super::error::ErrorKind::SpawnError;
+                }
+                let _ = reply.send(Err(err));
+            }
+        }
     }
 
     pub fn info(&self) -> ProcessInfo {
