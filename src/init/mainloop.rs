@@ -229,6 +229,14 @@ fn reload(rt: &mut Runtime, config: Box<crate::config::Config>) -> bool {
         log::error!("could not reopen the main log with the new settings: {e}");
     }
     log_startup(&config, &[]);
+    // As Supervisor does on every start, a reload included: the AUTO logs of the processes
+    // just stopped go, so reloads do not pile up files in childlogdir.
+    if !config.supervisord.nocleanup {
+        crate::logs::cleanup_auto_logs(
+            &config.supervisord.childlogdir,
+            &config.supervisord.identifier,
+        );
+    }
     match start_server(&rt.engine, &rt.loader, &config) {
         Ok(server) => rt.server = Some(server),
         // Keep supervising without a control socket rather than leave the programs alone.
