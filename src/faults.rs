@@ -6,6 +6,7 @@
 //! not a feature and must never be set in production. Its values:
 //! - `worker:NAME`: the worker of process NAME panics when it is asked to stop (a stop
 //!   request, or shutdown);
+//! - `hang:NAME`: the worker of process NAME stops answering when it is asked to stop;
 //! - `signal`: the signal thread panics when SIGUSR1 arrives;
 //! - `mainloop`: the main loop panics when SIGUSR1 arrives.
 //!
@@ -34,13 +35,17 @@ pub fn inject(point: &str) {
     }
 }
 
-/// Panics if the test switch is `worker:NAME` for this `name` and has not fired yet.
+/// Panics if the test switch is `worker:NAME` for this `name` and has not fired yet; blocks
+/// the calling thread for good if it is `hang:NAME` (a worker stuck in a bug).
 pub fn inject_worker(name: &str) {
-    let Some(target) = switch().and_then(|s| s.strip_prefix("worker:")) else {
-        return;
-    };
-    if target == name {
-        inject(switch().unwrap_or_default());
+    let Some(switch) = switch() else { return };
+    if switch.strip_prefix("worker:") == Some(name) {
+        inject(switch);
+    }
+    if switch.strip_prefix("hang:") == Some(name) {
+        loop {
+            std::thread::park();
+        }
     }
 }
 

@@ -73,6 +73,27 @@ fn level_bound(rt: &Runtime, level: &[Arc<ProcessHandle>]) -> Duration {
     Duration::from_secs(slowest.saturating_add(grace))
 }
 
+/// The level's bound passed and some of its workers did not report their process stopped
+/// (a worker stuck in a bug): supervisord kills those processes' groups itself.
+fn give_up(level: &[Arc<ProcessHandle>]) {
+    let stuck: Vec<_> = level.iter().filter(|p| !p.state().is_stopped()).collect();
+    let names: Vec<_> = stuck.iter().map(|p| p.config.name.clone()).collect();
+    log::error!(
+        "gave up waiting for {} to stop (shutdown bound passed): killing them",
+        names.join(", ")
+    );
+    for p in stuck {
+        let pid = p.info().pid;
+        if pid > 0 {
+            // SAFETY: kill with the pgid and pid of a child we spawned.
+            unsafe {
+                libc::kill(-pid, libc::SIGKILL);
+                libc::kill(pid, libc::SIGKILL);
+            }
+        }
+    }
+}
+
 /// A timer that reaps while the signal thread is gone (nobody else would).
 fn reap_tick(rt: &Runtime) -> crossbeam_channel::Receiver<Instant> {
     if rt.engine.reaper().signal_thread_gone() {
@@ -108,11 +129,7 @@ pub fn stop_all(rt: &Runtime, mut exiting: bool) -> bool {
         while level.iter().any(|p| !p.state().is_stopped()) {
             let deadline = rt.hurry.get().map_or(bound, |h| h.min(bound));
             if Instant::now() >= deadline {
-                let names = unstopped_names(&level);
-                log::error!(
-                    "gave up waiting for {} to stop (shutdown bound passed)",
-                    names.join(", ")
-                );
+                give_up(&level);
                 break;
             }
             if Instant::now() >= next_report {

@@ -14,9 +14,9 @@ use std::os::fd::OwnedFd;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
+use crossbeam_channel::{bounded, unbounded, Receiver, RecvTimeoutError, Sender};
 
 use crate::config::ProcessConfig;
 use crate::events::EventBus;
@@ -38,6 +38,9 @@ mod table;
 
 /// Commands queued for one worker before senders wait.
 const COMMAND_QUEUE: usize = 4;
+
+/// How long `quit` waits for a worker to leave.
+const QUIT_WAIT: Duration = Duration::from_secs(1);
 
 /// Where a request's answer goes.
 pub type Reply = Sender<Outcome>;
@@ -136,6 +139,8 @@ pub struct ProcessHandle {
     transitions: Arc<AtomicU64>,
     tx: Sender<Command>,
     thread: Mutex<Option<JoinHandle<()>>>,
+    /// Closed when the worker's thread ends (its sender lives in the thread).
+    gone: Receiver<()>,
 }
 
 impl ProcessHandle {
@@ -193,10 +198,12 @@ impl ProcessHandle {
             info: info.clone(),
             transitions: transitions.clone(),
         };
+        let (alive, gone) = bounded::<()>(0);
         let thread = std::thread::Builder::new()
             .name(format!("proc:{}", config.name))
             .stack_size(128 * 1024)
             .spawn(move || {
+                let _alive = alive;
                 // A panic unwinds the worker (its channels close, so waiting requests get
                 // their fault); what remains is to end its child and show the process UNKNOWN.
                 let run = std::panic::AssertUnwindSafe(move || worker.run(rx));
@@ -212,6 +219,7 @@ impl ProcessHandle {
             transitions,
             tx,
             thread: Mutex::new(Some(thread)),
+            gone,
         }))
     }
 
@@ -265,11 +273,21 @@ impl ProcessHandle {
         self.config.namespec()
     }
 
-    /// Asks the worker to leave and waits for it.
+    /// Asks the worker to leave and waits for it, at most [`QUIT_WAIT`]: a worker stuck in a
+    /// bug is left behind (with an error) rather than hang a reload or the shutdown.
     pub fn quit(&self) {
         self.send(Command::Quit);
-        if let Some(t) = lock(&self.thread).take() {
-            let _ = t.join();
+        let Some(t) = lock(&self.thread).take() else {
+            return;
+        };
+        match self.gone.recv_timeout(QUIT_WAIT) {
+            Err(RecvTimeoutError::Timeout) => log::error!(
+                "the worker of {} does not answer; leaving it behind",
+                self.namespec()
+            ),
+            _ => {
+                let _ = t.join();
+            }
         }
     }
 }
