@@ -42,12 +42,19 @@ fn py_int(s: &str, base: u32) -> Option<i64> {
 /// overflowing.
 pub const MAX_COUNT: i64 = 2_147_483_647;
 
-/// Supervisor's `RangeCheckedConversion` messages for `v` outside `min..=max`.
-pub fn in_range(v: i64, min: i64, max: i64) -> Conv<i64> {
+/// The integer `s`, within `min..=max`, with Supervisor's `RangeCheckedConversion` messages.
+pub fn ranged(s: &str, min: i64, max: i64) -> Conv<i64> {
+    let v = integer(s)?;
+    // A saturated value is shown as written (Python's int() would have kept it whole).
+    let shown = if v == i64::MAX || v == -i64::MAX {
+        s.trim().replace('_', "")
+    } else {
+        v.to_string()
+    };
     if v < min {
-        Err(format!("{v} is below lower bound ({min})"))
+        Err(format!("{shown} is below lower bound ({min})"))
     } else if v > max {
-        Err(format!("{v} is above upper bound ({max})"))
+        Err(format!("{shown} is above upper bound ({max})"))
     } else {
         Ok(v)
     }
@@ -59,12 +66,12 @@ pub fn integer(s: &str) -> Conv<i64> {
 
 /// A number of seconds (or fds, processes): 0 to [`MAX_COUNT`].
 pub fn unsigned(s: &str) -> Conv<u64> {
-    Ok(in_range(integer(s)?, 0, MAX_COUNT)? as u64)
+    Ok(ranged(s, 0, MAX_COUNT)? as u64)
 }
 
 /// A count such as `startretries` or `*_backups`: 0 to [`MAX_COUNT`].
 pub fn count(s: &str) -> Conv<u32> {
-    Ok(in_range(integer(s)?, 0, MAX_COUNT)? as u32)
+    Ok(ranged(s, 0, MAX_COUNT)? as u32)
 }
 
 pub fn boolean(s: &str) -> Conv<bool> {
@@ -478,6 +485,22 @@ mod tests {
         assert!(integer("1.5").is_err());
         assert!(integer("").is_err());
         assert!(integer("1__0").is_err());
+    }
+
+    #[test]
+    fn ranges() {
+        assert_eq!(unsigned("2147483647"), Ok(2147483647));
+        assert_eq!(
+            unsigned("2147483648"),
+            Err("2147483648 is above upper bound (2147483647)".into())
+        );
+        assert_eq!(unsigned("-1"), Err("-1 is below lower bound (0)".into()));
+        assert_eq!(
+            count("99999999999999999999"),
+            Err("99999999999999999999 is above upper bound (2147483647)".into())
+        );
+        assert_eq!(count("4294967296").map_err(|_| ()), Err(()));
+        assert_eq!(ranged("-5", -10, 10), Ok(-5));
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use super::ctx::Ctx;
 use super::datatypes::{
     auto_restart, boolean, byte_size, count, dict_of_key_value_pairs, existing_dirpath, exitcodes,
-    in_range, integer, list_of_strings, octal, process_or_group_name, shell_split, signal_number,
+    integer, list_of_strings, octal, process_or_group_name, ranged, shell_split, signal_number,
     unsigned, MAX_COUNT,
 };
 use super::expand::{expand, Names, Val};
@@ -106,11 +106,9 @@ fn read_common(v: &View, names: &Names) -> Result<Common, ConfigError> {
     let redirect_stderr = v.conv("redirect_stderr", "false", names, boolean)?;
     // Bounded so that numprocs_start + numprocs never overflows (no process is dropped);
     // the process capacity check bounds numprocs much lower in practice.
-    let numprocs = v.conv("numprocs", "1", names, |s| {
-        in_range(integer(s)?, i64::MIN, MAX_COUNT)
-    })?;
+    let numprocs = v.conv("numprocs", "1", names, |s| ranged(s, i64::MIN, MAX_COUNT))?;
     let numprocs_start = v.conv("numprocs_start", "0", names, |s| {
-        in_range(integer(s)?, -MAX_COUNT, MAX_COUNT)
+        ranged(s, -MAX_COUNT, MAX_COUNT)
     })?;
     let out_capture = v.conv("stdout_capture_maxbytes", "0", names, byte_size)?;
     let out_events = v.conv("stdout_events_enabled", "false", names, boolean)?;
@@ -376,5 +374,5 @@ fn healthcheck(v: &View, names: &Names) -> Result<Option<HealthCheck>, ConfigErr
 }
 
 fn positive(s: &str) -> Result<u64, String> {
-    Ok(in_range(integer(s)?, 1, MAX_COUNT)? as u64)
+    Ok(ranged(s, 1, MAX_COUNT)? as u64)
 }
