@@ -17,6 +17,9 @@
 //!   making orphans).
 //! - An `essential` program that ends for good makes supervisord shut down and exit with its
 //!   status.
+//! - A panic in the signal thread or the main loop stops every program and exits 70; shutdown
+//!   is bounded per level (slowest `stopwaitsecs` + `shutdown_grace`), and a second exit
+//!   request ends supervisord within a second.
 
 pub mod cli;
 mod faults;
