@@ -239,3 +239,33 @@ fn reloads_leave_only_the_current_auto_logs_as_supervisor_does() {
     sup.signal(libc::SIGTERM);
     assert_eq!(sup.wait_exit(10.0).and_then(|s| s.code()), Some(0));
 }
+
+#[test]
+fn a_reread_beyond_capacity_is_refused_and_the_running_config_kept() {
+    let server = "[unix_http_server]\nfile={dir}/sock\n[supervisorctl]\nserverurl=unix://{dir}/sock\n\
+                  [rpcinterface:supervisor]\nsupervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n";
+    let program = "[program:a]\ncommand={prog} sleep=100\nstartsecs=0\n";
+    let mut sup = Sup::start("capacity-reread", &format!("{server}{program}"));
+    assert!(sup.wait_log("success: a", 10.0), "{}", sup.log());
+    let conf = sup.dir.path("sd.conf");
+    let bigger = sup.file("sd.conf")
+        + "[program:many]\ncommand=/bin/sleep 100\nnumprocs=20000\nprocess_name=%(program_name)s_%(process_num)s\n";
+    std::fs::write(&conf, bigger).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_supervisorctl"))
+        .arg("-c")
+        .arg(&conf)
+        .arg("reread")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &stderr(&out);
+    assert!(
+        text.contains("20001 processes are more than this system can run"),
+        "{text}"
+    );
+    assert!(
+        !sup.log().contains("many_"),
+        "nothing of the refused config ran"
+    );
+    sup.signal(libc::SIGTERM);
+    assert_eq!(sup.wait_exit(10.0).and_then(|s| s.code()), Some(0));
+}
