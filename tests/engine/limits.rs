@@ -2,17 +2,18 @@
 //! can run, an exponential include glob; and start-up oddities: a closed stderr, a directory
 //! at the socket path; AUTO log files across reloads.
 
-mod engine_util;
-
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use engine_util::*;
+use crate::support::daemon::*;
+use crate::support::supervisord::*;
+use crate::support::temp::TempDir;
+use crate::support::wait::wait_for;
 
 /// Runs supervisord with `args` and `-c` a config made of `body`; its output and how long.
 fn run_with(dir: &TempDir, body: &str, args: &[&str]) -> (Output, Duration) {
-    let conf = dir.path("sd.conf");
+    let conf = dir.join("sd.conf");
     std::fs::write(&conf, body.replace("{dir}", &dir.0.display().to_string())).unwrap();
     let started = Instant::now();
     let out = Command::new(SUPERVISORD)
@@ -36,7 +37,7 @@ fn check_config(dir: &TempDir, body: &str) -> (Output, Duration) {
 #[test]
 fn numbers_beyond_their_bounds_are_config_errors_with_file_line_and_option() {
     let dir = TempDir::new("numbers");
-    let conf = dir.s("sd.conf");
+    let conf = dir.join("sd.conf").display().to_string();
     let cases = [
         (
             "stopwaitsecs=9223372036854775807",
@@ -145,9 +146,9 @@ fn more_processes_than_the_system_can_run_are_refused_at_load_time() {
 #[test]
 fn an_include_glob_with_many_stars_is_quick() {
     let dir = TempDir::new("glob");
-    std::fs::create_dir(dir.path("conf.d")).unwrap();
+    std::fs::create_dir(dir.join("conf.d")).unwrap();
     for i in 0..20 {
-        std::fs::write(dir.path(&format!("conf.d/{}{i}", "a".repeat(40))), "").unwrap();
+        std::fs::write(dir.join(format!("conf.d/{}{i}", "a".repeat(40))), "").unwrap();
     }
     let body = "[supervisord]\n[include]\nfiles={dir}/conf.d/*a*a*a*a*a*a*a*a*b\n";
     let (out, took) = check_config(&dir, body);
@@ -169,7 +170,7 @@ fn broken_pipe() -> OwnedFd {
 #[test]
 fn a_closed_stderr_or_stdout_never_makes_supervisord_panic() {
     let dir = TempDir::new("closed-stderr");
-    let conf = dir.path("sd.conf");
+    let conf = dir.join("sd.conf");
     std::fs::write(
         &conf,
         "[supervisord]\n[program:x]\ncommand=/bin/true\nstartsecs=abc\n",
@@ -199,13 +200,16 @@ fn a_closed_stderr_or_stdout_never_makes_supervisord_panic() {
 #[test]
 fn a_directory_at_the_socket_path_is_a_clear_error() {
     let dir = TempDir::new("sockdir");
-    std::fs::create_dir(dir.path("sock")).unwrap();
+    std::fs::create_dir(dir.join("sock")).unwrap();
     let body = format!("{}[unix_http_server]\nfile={{dir}}/sock\n", header(&dir));
     let (out, took) = run_with(&dir, &body, &[]);
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
-        err.contains(&format!("{} is a directory, not a socket", dir.s("sock"))),
+        err.contains(&format!(
+            "{} is a directory, not a socket",
+            dir.join("sock").display()
+        )),
         "{err}"
     );
     assert!(!err.contains("Another program"), "{err}");
@@ -247,7 +251,7 @@ fn a_reread_beyond_capacity_is_refused_and_the_running_config_kept() {
     let program = "[program:a]\ncommand={prog} sleep=100\nstartsecs=0\n";
     let mut sup = Sup::start("capacity-reread", &format!("{server}{program}"));
     assert!(sup.wait_log("success: a", 10.0), "{}", sup.log());
-    let conf = sup.dir.path("sd.conf");
+    let conf = sup.dir.join("sd.conf");
     let bigger = sup.file("sd.conf")
         + "[program:many]\ncommand=/bin/sleep 100\nnumprocs=20000\nprocess_name=%(program_name)s_%(process_num)s\n";
     std::fs::write(&conf, bigger).unwrap();

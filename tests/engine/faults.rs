@@ -3,12 +3,13 @@
 //! within its bound, with the documented exit status and log lines. Also: a second SIGTERM
 //! ends supervisord within a second.
 
-mod engine_util;
-
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use engine_util::*;
+use crate::support::daemon::*;
+use crate::support::supervisord::*;
+use crate::support::temp::TempDir;
+use crate::support::wait::wait_for;
 
 const SUPERVISORCTL: &str = env!("CARGO_BIN_EXE_supervisorctl");
 
@@ -23,11 +24,11 @@ fn start_faulty(tag: &str, fault: &str, programs: &str) -> Sup {
         .replace("[supervisord]\n", "[supervisord]\nshutdown_grace=1\n")
         .replace("{dir}", &dir.0.display().to_string())
         .replace("{prog}", &testprog().display().to_string());
-    std::fs::write(dir.path("sd.conf"), conf).unwrap();
+    std::fs::write(dir.join("sd.conf"), conf).unwrap();
     let child = Command::new(SUPERVISORD)
         .arg("-n")
         .arg("-c")
-        .arg(dir.path("sd.conf"))
+        .arg(dir.join("sd.conf"))
         .env("SUPERVISORD_RS_TEST_PANIC", fault)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -47,7 +48,7 @@ fn start_faulty(tag: &str, fault: &str, programs: &str) -> Sup {
 fn ctl(sup: &Sup, args: &[&str]) -> (String, i32) {
     let out = Command::new(SUPERVISORCTL)
         .arg("-c")
-        .arg(sup.dir.path("sd.conf"))
+        .arg(sup.dir.join("sd.conf"))
         .args(args)
         .output()
         .expect("run supervisorctl");
@@ -141,8 +142,8 @@ fn thread_death_stops_everything(fault: &str, thread: &str, crit: &str) {
         "[program:a]\ncommand={prog} record={dir}/a.sig sleep=100\nstartsecs=0\n\
          [program:b]\ncommand={prog} record={dir}/b.sig sleep=100\nstartsecs=0\n",
     );
-    assert!(wait_for(10.0, || sup.dir.path("a.sig").exists()
-        && sup.dir.path("b.sig").exists()));
+    assert!(wait_for(10.0, || sup.dir.join("a.sig").exists()
+        && sup.dir.join("b.sig").exists()));
     let (code, took) = signal_and_wait(&mut sup, libc::SIGUSR1, 10.0);
     let log = sup.log();
     assert_eq!(code, Some(70), "{log}");
@@ -154,7 +155,7 @@ fn thread_death_stops_everything(fault: &str, thread: &str, crit: &str) {
     assert!(log.contains(crit), "{log}");
     assert_eq!(sup.file("a.sig"), "TERM\n");
     assert_eq!(sup.file("b.sig"), "TERM\n");
-    assert!(!sup.dir.path("sd.pid").exists(), "pidfile removed");
+    assert!(!sup.dir.join("sd.pid").exists(), "pidfile removed");
     eprintln!("{fault} panic: exit 70 after {took:?}");
 }
 
@@ -202,7 +203,7 @@ fn shutdown_gives_up_on_a_stuck_worker_after_its_bound() {
          [program:b]\ncommand={prog} record={dir}/b.sig sleep=100\nstartsecs=0\nstopwaitsecs=1\n",
     );
     let a = pid_in(&sup, "a.pid");
-    assert!(wait_for(10.0, || sup.dir.path("b.sig").exists()));
+    assert!(wait_for(10.0, || sup.dir.join("b.sig").exists()));
     let (code, took) = signal_and_wait(&mut sup, libc::SIGTERM, 15.0);
     let log = sup.log();
     assert_eq!(code, Some(0), "{log}");
