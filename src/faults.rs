@@ -8,9 +8,11 @@
 //!   request, or shutdown);
 //! - `hang:NAME`: the worker of process NAME stops answering when it is asked to stop;
 //! - `signal`: the signal thread panics when SIGUSR1 arrives;
+//! - `signal-dead`: the signal thread panics at every signal, SIGCHLD included, until it gives
+//!   up (then init reaps by itself);
 //! - `mainloop`: the main loop panics when SIGUSR1 arrives.
 //!
-//! Each point fires once. Built into every binary (a cargo feature would force the tests onto
+//! Each point fires once, except `signal-dead` and `hang`. Built into every binary (a cargo feature would force the tests onto
 //! a second build); the check is one load of a `OnceLock` on cold paths only.
 
 use std::any::Any;
@@ -31,6 +33,13 @@ fn switch() -> Option<&'static str> {
 pub fn inject(point: &str) {
     static FIRED: AtomicBool = AtomicBool::new(false);
     if switch() == Some(point) && !FIRED.swap(true, Ordering::SeqCst) {
+        panic!("injected fault ({TEST_PANIC_VAR}={point})");
+    }
+}
+
+/// Panics, every time, if the test switch is `point` (a thread that keeps failing).
+pub fn inject_always(point: &str) {
+    if switch() == Some(point) {
         panic!("injected fault ({TEST_PANIC_VAR}={point})");
     }
 }

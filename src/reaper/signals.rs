@@ -90,8 +90,10 @@ pub fn start_signal_thread(reaper: Arc<Reaper>, notices: Sender<Notice>) -> io::
                 if catch_unwind(serve).is_ok() {
                     return;
                 }
-                // The panic hook has logged the panic itself.
+                // The panic hook has logged the panic itself. The signal being handled may
+                // have been a SIGCHLD whose reap never ran: reap now.
                 let _ = notices.send(Notice::ThreadDied("signals"));
+                reaper.reap();
                 if panics == MAX_PANICS {
                     reaper.signal_thread_gone.store(true, Ordering::SeqCst);
                 }
@@ -103,6 +105,7 @@ pub fn start_signal_thread(reaper: Arc<Reaper>, notices: Sender<Notice>) -> io::
 /// Reaps on SIGCHLD and passes every other signal to init until init stops listening.
 fn serve(reaper: &Reaper, signals: &mut Signals, notices: &Sender<Notice>) {
     for sig in signals.forever() {
+        crate::faults::inject_always("signal-dead");
         if sig == libc::SIGCHLD {
             log::debug!("received SIGCHLD indicating a child quit");
             reaper.reap();

@@ -178,6 +178,36 @@ fn a_panicking_main_loop_stops_everything_and_exits_70() {
 }
 
 #[test]
+fn a_signal_thread_that_keeps_panicking_is_replaced_by_reaping_in_the_shutdown() {
+    let mut sup = start_faulty(
+        "signal-dead",
+        "signal-dead",
+        "[program:a]\ncommand={prog} record={dir}/a.sig sleep=100\nstartsecs=0\n\
+         [program:b]\ncommand={prog} record={dir}/b.sig sleep=100\nstartsecs=0\n",
+    );
+    assert!(wait_for(10.0, || sup.dir.join("a.sig").exists()
+        && sup.dir.join("b.sig").exists()));
+    // Three different signals (equal ones may merge): three panics, and the thread gives up.
+    // The first panic starts the shutdown, which from then on reaps by itself.
+    let started = Instant::now();
+    for sig in [libc::SIGUSR1, libc::SIGWINCH, libc::SIGALRM] {
+        sup.signal(sig);
+    }
+    let st = sup.wait_exit(10.0).expect("supervisord exits");
+    let took = started.elapsed();
+    let log = sup.log();
+    assert_eq!(st.code(), Some(70), "{log}");
+    assert!(took < Duration::from_secs(3), "took {took:?}: {log}");
+    assert!(log.contains("stopped: a (terminated by SIGTERM)"), "{log}");
+    assert!(log.contains("stopped: b (terminated by SIGTERM)"), "{log}");
+    assert!(
+        log.matches("CRIT panic in thread 'signals'").count() >= 3,
+        "{log}"
+    );
+    eprintln!("signal thread gone: exit 70 after {took:?}");
+}
+
+#[test]
 fn a_second_sigterm_ends_supervisord_within_a_second() {
     let mut sup = Sup::start(
         "hurry",
