@@ -3,6 +3,7 @@
 pub mod config;
 pub mod ctl;
 pub mod events;
+pub mod faults;
 pub mod init;
 pub mod logs;
 pub mod programs;

@@ -75,3 +75,18 @@ pub fn local_tm(secs: i64) -> libc::tm {
     unsafe { libc::localtime_r(&t, &mut tm) };
     tm
 }
+
+/// Writes `text` to stderr. A closed or broken stderr is ignored: `eprintln!` would panic
+/// there (SIGPIPE is ignored, so a write to a closed pipe fails instead of killing us).
+pub fn write_stderr(text: &str) {
+    use std::io::Write;
+    let _ = std::io::stderr().write_all(text.as_bytes());
+}
+
+/// Writes `text` to stdout, ignoring a closed or broken stdout (see [`write_stderr`]).
+pub fn write_stdout(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout();
+    let _ = out.write_all(text.as_bytes());
+    let _ = out.flush();
+}

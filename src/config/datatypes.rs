@@ -31,18 +31,47 @@ fn py_int(s: &str, base: u32) -> Option<i64> {
     if !digits.chars().all(|c| c.is_digit(base)) {
         return None;
     }
-    let v = i64::from_str_radix(&digits, base).ok()?;
+    // Python's int() has no size limit; a number beyond i64 saturates, so the range check
+    // that follows says "above upper bound" rather than "invalid literal".
+    let v = i64::from_str_radix(&digits, base).unwrap_or(i64::MAX);
     Some(if neg { -v } else { v })
+}
+
+/// The largest count or number of seconds a config or the command line accepts: 2^31 - 1
+/// (about 68 years of seconds). Every deadline and counter built from one stays far from
+/// overflowing.
+pub const MAX_COUNT: i64 = 2_147_483_647;
+
+/// The integer `s`, within `min..=max`, with Supervisor's `RangeCheckedConversion` messages.
+pub fn ranged(s: &str, min: i64, max: i64) -> Conv<i64> {
+    let v = integer(s)?;
+    // A saturated value is shown as written (Python's int() would have kept it whole).
+    let shown = if v == i64::MAX || v == -i64::MAX {
+        s.trim().replace('_', "")
+    } else {
+        v.to_string()
+    };
+    if v < min {
+        Err(format!("{shown} is below lower bound ({min})"))
+    } else if v > max {
+        Err(format!("{shown} is above upper bound ({max})"))
+    } else {
+        Ok(v)
+    }
 }
 
 pub fn integer(s: &str) -> Conv<i64> {
     py_int(s, 10).ok_or_else(|| format!("invalid literal for int() with base 10: {}", repr(s)))
 }
 
-/// An integer that must not be negative (counts and durations).
+/// A number of seconds (or fds, processes): 0 to [`MAX_COUNT`].
 pub fn unsigned(s: &str) -> Conv<u64> {
-    let v = integer(s)?;
-    u64::try_from(v).map_err(|_| format!("{v} is below lower bound (0)"))
+    Ok(ranged(s, 0, MAX_COUNT)? as u64)
+}
+
+/// A count such as `startretries` or `*_backups`: 0 to [`MAX_COUNT`].
+pub fn count(s: &str) -> Conv<u32> {
+    Ok(ranged(s, 0, MAX_COUNT)? as u32)
 }
 
 pub fn boolean(s: &str) -> Conv<bool> {
@@ -440,12 +469,6 @@ pub fn shell_split(s: &str) -> Conv<Vec<String>> {
     Ok(words)
 }
 
-/// A non-negative count such as `*_backups`.
-pub fn count(s: &str) -> Result<u32, String> {
-    let v = integer(s)?;
-    u32::try_from(v).map_err(|_| format!("{v} is below lower bound (0)"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -462,6 +485,22 @@ mod tests {
         assert!(integer("1.5").is_err());
         assert!(integer("").is_err());
         assert!(integer("1__0").is_err());
+    }
+
+    #[test]
+    fn ranges() {
+        assert_eq!(unsigned("2147483647"), Ok(2147483647));
+        assert_eq!(
+            unsigned("2147483648"),
+            Err("2147483648 is above upper bound (2147483647)".into())
+        );
+        assert_eq!(unsigned("-1"), Err("-1 is below lower bound (0)".into()));
+        assert_eq!(
+            count("99999999999999999999"),
+            Err("99999999999999999999 is above upper bound (2147483647)".into())
+        );
+        assert_eq!(count("4294967296").map_err(|_| ()), Err(()));
+        assert_eq!(ranged("-5", -10, 10), Ok(-5));
     }
 
     #[test]

@@ -60,30 +60,95 @@ fn matching_entries(base: &Path, comp: &str) -> Vec<PathBuf> {
     out
 }
 
-/// Shell-style match of a whole name against one pattern component.
-pub fn fnmatch(name: &str, pat: &str) -> bool {
-    let n: Vec<char> = name.chars().collect();
-    let p: Vec<char> = pat.chars().collect();
-    match_from(&n, &p)
+/// One element of a pattern component.
+enum Token {
+    Star,
+    Any,
+    Class(CharSet, bool),
+    Char(char),
 }
 
-fn match_from(n: &[char], p: &[char]) -> bool {
-    let Some(&first) = p.first() else {
-        return n.is_empty();
-    };
-    match first {
-        '*' => (0..=n.len()).any(|i| match_from(&n[i..], &p[1..])),
-        '?' => !n.is_empty() && match_from(&n[1..], &p[1..]),
-        '[' => match parse_class(&p[1..]) {
-            Some((set, negate, used)) => {
-                let Some(&c) = n.first() else { return false };
-                set.matches(c) != negate && match_from(&n[1..], &p[1 + used..])
-            }
-            // An unclosed `[` is a literal character.
-            None => n.first() == Some(&'[') && match_from(&n[1..], &p[1..]),
-        },
-        c => n.first() == Some(&c) && match_from(&n[1..], &p[1..]),
+impl Token {
+    /// Whether this single-character token matches `c` (`Star` is handled by the matcher).
+    fn matches(&self, c: char) -> bool {
+        match self {
+            Token::Star => true,
+            Token::Any => true,
+            Token::Class(set, negate) => set.matches(c) != *negate,
+            Token::Char(x) => *x == c,
+        }
     }
+}
+
+fn tokens(pat: &str) -> Vec<Token> {
+    let p: Vec<char> = pat.chars().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < p.len() {
+        match p[i] {
+            '*' => {
+                // Consecutive stars match what one does.
+                if !matches!(out.last(), Some(Token::Star)) {
+                    out.push(Token::Star);
+                }
+                i += 1;
+            }
+            '?' => {
+                out.push(Token::Any);
+                i += 1;
+            }
+            '[' => match parse_class(&p[i + 1..]) {
+                Some((set, negate, used)) => {
+                    out.push(Token::Class(set, negate));
+                    i += 1 + used;
+                }
+                // An unclosed `[` is a literal character.
+                None => {
+                    out.push(Token::Char('['));
+                    i += 1;
+                }
+            },
+            c => {
+                out.push(Token::Char(c));
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+/// Shell-style match of a whole name against one pattern component.
+///
+/// The classic two-pointer wildcard match: on a mismatch, go back to the last `*` and let it
+/// take one more character. At most (name length × pattern length) steps, where trying every
+/// split at every star was exponential (`*a*a*a*a*a*a*a*a*b` against a long name of `a`s).
+pub fn fnmatch(name: &str, pat: &str) -> bool {
+    let n: Vec<char> = name.chars().collect();
+    let p = tokens(pat);
+    let (mut i, mut j) = (0, 0);
+    // The last star seen: its token index and the name position it currently takes up to.
+    let mut star: Option<(usize, usize)> = None;
+    while i < n.len() {
+        match p.get(j) {
+            Some(Token::Star) => {
+                star = Some((j, i));
+                j += 1;
+            }
+            Some(t) if t.matches(n[i]) => {
+                i += 1;
+                j += 1;
+            }
+            _ => match star {
+                Some((sj, si)) => {
+                    star = Some((sj, si + 1));
+                    i = si + 1;
+                    j = sj + 1;
+                }
+                None => return false,
+            },
+        }
+    }
+    p[j..].iter().all(|t| matches!(t, Token::Star))
 }
 
 struct CharSet {
@@ -138,6 +203,25 @@ mod tests {
         assert!(fnmatch("]", "[]]"));
         assert!(fnmatch("[x", "[x"));
         assert!(fnmatch("", "*"));
+        assert!(fnmatch("abcbd", "a*b*d"));
+        assert!(!fnmatch("abcbde", "a*b*d"));
+        assert!(fnmatch("a*b", "a[*]b"));
+        assert!(fnmatch("xyz", "**z"));
+        assert!(!fnmatch("", "?"));
+        assert!(fnmatch("web.conf", "*.*"));
+    }
+
+    /// Many stars against a long name that almost matches: once exponential (2 s a name).
+    #[test]
+    fn many_stars_are_quick() {
+        let name = "a".repeat(40);
+        let started = std::time::Instant::now();
+        for _ in 0..1000 {
+            assert!(!fnmatch(&name, "*a*a*a*a*a*a*a*a*b"));
+        }
+        assert!(fnmatch(&format!("{name}b"), "*a*a*a*a*a*a*a*a*b"));
+        let took = started.elapsed();
+        assert!(took < std::time::Duration::from_secs(1), "{took:?}");
     }
 
     #[test]

@@ -93,8 +93,8 @@ pub fn load_ctl(path: &Path, env: &[(String, String)]) -> Result<CtlConfig, Conf
 /// Converters shared with the command line (same syntax and messages as the config file).
 pub mod convert {
     pub use super::datatypes::{
-        boolean, byte_size, existing_directory, existing_dirpath, integer, logging_level, octal,
-        signal_name, signal_number,
+        boolean, byte_size, count, existing_directory, existing_dirpath, integer, logging_level,
+        octal, signal_name, signal_number, unsigned, MAX_COUNT,
     };
     pub use super::users::resolve_user;
 }

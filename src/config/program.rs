@@ -4,7 +4,8 @@
 use super::ctx::Ctx;
 use super::datatypes::{
     auto_restart, boolean, byte_size, count, dict_of_key_value_pairs, existing_dirpath, exitcodes,
-    integer, list_of_strings, octal, process_or_group_name, shell_split, signal_number, unsigned,
+    integer, list_of_strings, octal, process_or_group_name, ranged, shell_split, signal_number,
+    unsigned, MAX_COUNT,
 };
 use super::expand::{expand, Names, Val};
 use super::model::{HealthCheck, LogConfig, LogFile, ProcessConfig, UserSpec};
@@ -103,8 +104,12 @@ fn read_common(v: &View, names: &Names) -> Result<Common, ConfigError> {
     )?;
     let exitcodes = v.conv("exitcodes", "0", names, exitcodes)?;
     let redirect_stderr = v.conv("redirect_stderr", "false", names, boolean)?;
-    let numprocs = v.conv("numprocs", "1", names, integer)?;
-    let numprocs_start = v.conv("numprocs_start", "0", names, integer)?;
+    // Bounded so that numprocs_start + numprocs never overflows (no process is dropped);
+    // the process capacity check bounds numprocs much lower in practice.
+    let numprocs = v.conv("numprocs", "1", names, |s| ranged(s, i64::MIN, MAX_COUNT))?;
+    let numprocs_start = v.conv("numprocs_start", "0", names, |s| {
+        ranged(s, -MAX_COUNT, MAX_COUNT)
+    })?;
     let out_capture = v.conv("stdout_capture_maxbytes", "0", names, byte_size)?;
     let out_events = v.conv("stdout_events_enabled", "false", names, boolean)?;
     let err_capture = v.conv("stderr_capture_maxbytes", "0", names, byte_size)?;
@@ -171,7 +176,7 @@ pub fn processes(
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("/"));
     let mut out = Vec::new();
-    for num in common.numprocs_start..common.numprocs_start.saturating_add(common.numprocs) {
+    for num in common.numprocs_start..common.numprocs_start + common.numprocs {
         // Like Supervisor, per-process names accumulate across instances of one section.
         names.insert("process_num".into(), Val::Int(num));
         names.insert("numprocs".into(), Val::Int(common.numprocs));
@@ -369,9 +374,5 @@ fn healthcheck(v: &View, names: &Names) -> Result<Option<HealthCheck>, ConfigErr
 }
 
 fn positive(s: &str) -> Result<u64, String> {
-    let v = integer(s)?;
-    if v < 1 {
-        return Err(format!("{v} is below lower bound (1)"));
-    }
-    Ok(v as u64)
+    Ok(ranged(s, 1, MAX_COUNT)? as u64)
 }

@@ -21,7 +21,9 @@ pub fn description(info: &ProcessInfo, now: i64) -> String {
                 "Not started".to_string()
             }
         }
-        ProcessState::Starting | ProcessState::Stopping | ProcessState::Unknown => String::new(),
+        // UNKNOWN: why the process got there (its worker died), when that is known.
+        ProcessState::Unknown => info.spawnerr.clone(),
+        ProcessState::Starting | ProcessState::Stopping => String::new(),
     }
 }
 

@@ -337,8 +337,28 @@ fn bind_unix(
                 if socket_in_use(file) {
                     return Err(io::Error::new(io::ErrorKind::AddrInUse, ADDRESS_IN_USE));
                 }
-                eprintln!("Unlinking stale socket {}", file.display());
-                let _ = std::fs::remove_file(file);
+                if file.symlink_metadata().is_ok_and(|m| m.is_dir()) {
+                    return Err(io::Error::new(
+                        io::ErrorKind::AlreadyExists,
+                        format!(
+                            "Cannot open an HTTP server: {} is a directory, not a socket",
+                            file.display()
+                        ),
+                    ));
+                }
+                crate::util::write_stderr(&format!("Unlinking stale socket {}\n", file.display()));
+                match std::fs::remove_file(file) {
+                    Err(e) if e.kind() != io::ErrorKind::NotFound => {
+                        return Err(io::Error::new(
+                            e.kind(),
+                            format!(
+                                "Cannot open an HTTP server: cannot remove the stale socket {}: {e}",
+                                file.display()
+                            ),
+                        ));
+                    }
+                    _ => {}
+                }
             }
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                 return Err(io::Error::new(io::ErrorKind::AddrInUse, ADDRESS_IN_USE));

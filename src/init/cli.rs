@@ -2,9 +2,10 @@
 //! short flags, `-cFILE`, unique long prefixes, `--`), its usage errors, plus `--check-config`.
 
 use crate::config::convert::{
-    byte_size, existing_directory, existing_dirpath, integer, logging_level, octal,
+    byte_size, count, existing_directory, existing_dirpath, logging_level, octal, unsigned,
 };
 use crate::config::{self, Config, ConfigError, Overrides};
+use crate::util::{write_stderr, write_stdout};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
@@ -276,15 +277,13 @@ pub fn parse(args: Vec<OsString>) -> Result<CliAction, UsageError> {
             "directory" => ov.directory = Some(existing_directory(value).map_err(invalid)?),
             "logfile" => ov.logfile = Some(existing_dirpath(value).map_err(invalid)?),
             "logfile_maxbytes" => ov.logfile_maxbytes = Some(byte_size(value).map_err(invalid)?),
-            "logfile_backups" => {
-                ov.logfile_backups = Some(non_negative(value).map_err(invalid)? as u32)
-            }
+            "logfile_backups" => ov.logfile_backups = Some(count(value).map_err(invalid)?),
             "loglevel" => ov.loglevel = Some(logging_level(value).map_err(invalid)?),
             "pidfile" => ov.pidfile = Some(existing_dirpath(value).map_err(invalid)?),
             "identifier" => ov.identifier = Some(value.clone()),
             "childlogdir" => ov.childlogdir = Some(existing_directory(value).map_err(invalid)?),
-            "minfds" => ov.minfds = Some(non_negative(value).map_err(invalid)?),
-            "minprocs" => ov.minprocs = Some(non_negative(value).map_err(invalid)?),
+            "minfds" => ov.minfds = Some(unsigned(value).map_err(invalid)?),
+            "minprocs" => ov.minprocs = Some(unsigned(value).map_err(invalid)?),
             "profile_options" => o.profile_options = Some(value.clone()),
             _ => return Err(usage(format!("option {opt} not recognized"))),
         }
@@ -296,11 +295,6 @@ pub fn parse(args: Vec<OsString>) -> Result<CliAction, UsageError> {
     })
 }
 
-fn non_negative(s: &str) -> Result<u64, String> {
-    let v = integer(s)?;
-    u64::try_from(v).map_err(|_| format!("{v} is below lower bound (0)"))
-}
-
 /// The help text with the program name filled in (printed to stdout, exit 0).
 pub fn help_text(argv0: &str) -> String {
     HELP.replace("%s", argv0)
@@ -308,8 +302,7 @@ pub fn help_text(argv0: &str) -> String {
 
 /// Prints a usage error the way Supervisor does.
 pub fn print_usage_error(argv0: &str, msg: &str) {
-    eprintln!("Error: {msg}");
-    eprintln!("For help, use {argv0} -h");
+    write_stderr(&format!("Error: {msg}\nFor help, use {argv0} -h\n"));
 }
 
 const ROOT_SEARCH_WARNING: &str = "UserWarning: Supervisord is running as root and it is searching for its configuration \
@@ -327,7 +320,7 @@ fn config_path(opts: &Options) -> Result<PathBuf, ConfigError> {
         .or_else(|| std::env::args_os().next().map(PathBuf::from))
         .unwrap_or_default();
     if nix::unistd::getuid().is_root() {
-        eprintln!("{ROOT_SEARCH_WARNING}");
+        write_stderr(&format!("{ROOT_SEARCH_WARNING}\n"));
     }
     config::search_default(&argv0).ok_or_else(|| {
         let paths: Vec<String> = config::search_paths(&argv0).iter().map(|p| p.display().to_string()).collect();
@@ -351,6 +344,16 @@ pub fn load_config(opts: &Options) -> Result<Config, ConfigError> {
         .collect();
     let mut config = config::load_with_user(&path, &env, opts.user.as_deref())?;
     opts.overrides.apply(&mut config);
+    let processes = config.groups.iter().flat_map(|g| &g.processes);
+    crate::programs::capacity::check(processes, &config.supervisord).map_err(|message| {
+        ConfigError {
+            file: Some(path.clone()),
+            line: None,
+            section: None,
+            option: None,
+            message,
+        }
+    })?;
     Ok(config)
 }
 
@@ -395,10 +398,10 @@ pub fn check_config_main(argv0: &str, opts: &Options) -> i32 {
     match load_config(opts) {
         Ok(config) => {
             for (level, note) in &config.notes {
-                eprintln!("{} {note}", level_tag(*level));
+                write_stderr(&format!("{} {note}\n", level_tag(*level)));
             }
             for line in process_lines(&config) {
-                println!("{line}");
+                write_stdout(&format!("{line}\n"));
             }
             0
         }
@@ -424,11 +427,11 @@ fn level_tag(level: log::Level) -> &'static str {
 pub fn main_prelude(argv0: &str, args: Vec<OsString>) -> Result<Options, i32> {
     match parse(args) {
         Ok(CliAction::Help) => {
-            print!("{}", help_text(argv0));
+            write_stdout(&help_text(argv0));
             Err(0)
         }
         Ok(CliAction::Version) => {
-            println!("{VERSION}");
+            write_stdout(&format!("{VERSION}\n"));
             Err(0)
         }
         Ok(CliAction::CheckConfig(mut o)) => {

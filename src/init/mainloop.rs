@@ -14,6 +14,7 @@ use super::shutdown::{end_descendants, stop_all};
 use super::signals::{forward, reopen_logs};
 use super::startup::{log_startup, start_groups, start_server, Runtime};
 use super::system;
+use super::FAULT_STATUS;
 use crate::programs::Request;
 
 /// Why the loop ended.
@@ -23,17 +24,58 @@ enum Outcome {
     Reload(Box<crate::config::Config>),
 }
 
+/// Serves, reloads and finally shuts down; returns the exit status. A panic while serving
+/// still shuts down in order (status 70); a panic while shutting down ends every process with
+/// SIGKILL (status 70). Either way supervisord exits: it never runs on blind.
 pub fn run(rt: &mut Runtime) -> i32 {
+    let status = match guarded(rt, serve_and_reload) {
+        Some(status) => status,
+        None => {
+            crate::crit!("the main loop died: stopping every program and exiting");
+            rt.fault.set(true);
+            FAULT_STATUS
+        }
+    };
+    let status = match guarded(rt, |rt| finish(rt, status)) {
+        Some(status) => status,
+        None => {
+            crate::crit!("shutdown failed: killing every process and exiting");
+            super::faults::kill_everything(rt);
+            FAULT_STATUS
+        }
+    };
+    if rt.fault.get() {
+        FAULT_STATUS
+    } else {
+        status
+    }
+}
+
+/// Runs `f`, catching a panic (logged by the panic hook): `None` when it panicked.
+fn guarded<T>(rt: &mut Runtime, f: impl FnOnce(&mut Runtime) -> T) -> Option<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(rt))).ok()
+}
+
+/// Serves and reloads until an exit is asked for; returns the exit status asked for.
+fn serve_and_reload(rt: &mut Runtime) -> i32 {
     loop {
         match serve(rt) {
-            Outcome::Exit(status) => return finish(rt, status),
+            Outcome::Exit(status) => return status,
             Outcome::Reload(config) => {
                 if reload(rt, config) {
-                    return finish(rt, 0);
+                    return 0;
                 }
             }
         }
     }
+}
+
+/// A channel every sender of which is gone: cannot happen while the runtime holds a sender,
+/// so it means a broken invariant. Stop everything rather than run blind.
+fn channel_closed(rt: &Runtime, which: &str) -> Outcome {
+    crate::crit!("the {which} channel closed: stopping every program and exiting");
+    rt.fault.set(true);
+    Outcome::Exit(FAULT_STATUS)
 }
 
 fn close_server(rt: &mut Runtime) {
@@ -59,7 +101,12 @@ fn serve(rt: &Runtime) -> Outcome {
                     }
                 }
                 Ok(Notice::OrphansReaped) => {}
-                Err(_) => return Outcome::Exit(0),
+                Ok(Notice::ThreadDied(name)) => {
+                    crate::crit!("the {name} thread died: stopping every program and exiting");
+                    rt.fault.set(true);
+                    return Outcome::Exit(FAULT_STATUS);
+                }
+                Err(_) => return channel_closed(rt, "signal"),
             },
             recv(rt.changes) -> c => {
                 if matches!(c, Ok(ref c) if c.to == crate::state::ProcessState::Running) {
@@ -83,7 +130,7 @@ fn serve(rt: &Runtime) -> Outcome {
                     rt.rpc_shutdown.set(true);
                     return Outcome::Exit(0);
                 }
-                Err(_) => return Outcome::Exit(0),
+                Err(_) => return channel_closed(rt, "request"),
                 Ok(Request::Restart) => {
                     if let Some(c) = reread(rt) {
                         return Outcome::Reload(Box::new(c));
@@ -146,6 +193,9 @@ fn on_signal(rt: &Runtime, sig: i32) -> Option<Outcome> {
             None
         }
         _ => {
+            if sig == libc::SIGUSR1 {
+                crate::faults::inject("mainloop");
+            }
             forward(rt, sig);
             None
         }
@@ -179,6 +229,14 @@ fn reload(rt: &mut Runtime, config: Box<crate::config::Config>) -> bool {
         log::error!("could not reopen the main log with the new settings: {e}");
     }
     log_startup(&config, &[]);
+    // As Supervisor does on every start, a reload included: the AUTO logs of the processes
+    // just stopped go, so reloads do not pile up files in childlogdir.
+    if !config.supervisord.nocleanup {
+        crate::logs::cleanup_auto_logs(
+            &config.supervisord.childlogdir,
+            &config.supervisord.identifier,
+        );
+    }
     match start_server(&rt.engine, &rt.loader, &config) {
         Ok(server) => rt.server = Some(server),
         // Keep supervising without a control socket rather than leave the programs alone.

@@ -17,8 +17,12 @@
 //!   making orphans).
 //! - An `essential` program that ends for good makes supervisord shut down and exit with its
 //!   status.
+//! - A panic in the signal thread or the main loop stops every program and exits 70; shutdown
+//!   is bounded per level (slowest `stopwaitsecs` + `shutdown_grace`), and a second exit
+//!   request ends supervisord within a second.
 
 pub mod cli;
+mod faults;
 mod mainloop;
 mod shutdown;
 mod signals;
@@ -28,6 +32,10 @@ pub mod system;
 use std::sync::Arc;
 
 use crate::config::{Config, Loader};
+
+/// The exit status after a thread of supervisord died (a panic, or a broken invariant):
+/// `EX_SOFTWARE`, "internal software error", so a container runtime restarts the container.
+pub const FAULT_STATUS: i32 = 70;
 
 /// Runs supervisord with the given arguments (without argv[0]); returns the exit status.
 pub fn supervisord_main(argv0: &str, argv: Vec<std::ffi::OsString>) -> i32 {

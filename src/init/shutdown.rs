@@ -51,7 +51,61 @@ fn unstopped_names(all: &[Arc<ProcessHandle>]) -> Vec<String> {
         .collect()
 }
 
-/// Stops every program, level by level; returns once all are in a stopped state.
+/// How long a second exit request leaves supervisord to end.
+const HURRY: Duration = Duration::from_millis(900);
+
+/// A second exit request: SIGKILL every program now and end within [`HURRY`].
+fn hurry(rt: &Runtime, all: &[Arc<ProcessHandle>]) {
+    if rt.hurry.get().is_some() {
+        return;
+    }
+    rt.hurry.set(Some(Instant::now() + HURRY));
+    all.iter().for_each(|p| p.send(Command::Kill));
+}
+
+/// How long one level may take: its slowest `stopwaitsecs` plus `shutdown_grace` for the
+/// SIGKILL and the reaping. Config values are range-checked, so this cannot overflow.
+fn level_bound(rt: &Runtime, level: &[Arc<ProcessHandle>]) -> Duration {
+    let slowest = level
+        .iter()
+        .map(|p| p.config.stopwaitsecs)
+        .max()
+        .unwrap_or(0);
+    let grace = rt.engine.config().supervisord.shutdown_grace_secs;
+    Duration::from_secs(slowest.saturating_add(grace))
+}
+
+/// The level's bound passed and some of its workers did not report their process stopped
+/// (a worker stuck in a bug): supervisord kills those processes' groups itself.
+fn give_up(level: &[Arc<ProcessHandle>]) {
+    let stuck: Vec<_> = level.iter().filter(|p| !p.state().is_stopped()).collect();
+    let names: Vec<_> = stuck.iter().map(|p| p.config.name.clone()).collect();
+    log::error!(
+        "gave up waiting for {} to stop (shutdown bound passed): killing them",
+        names.join(", ")
+    );
+    for p in stuck {
+        let pid = p.info().pid;
+        if pid > 0 {
+            // The group first (the program's children), then the leader itself.
+            let _ = crate::util::kill(-pid, libc::SIGKILL);
+            let _ = crate::util::kill(pid, libc::SIGKILL);
+        }
+    }
+}
+
+/// A timer that reaps while the signal thread is gone (nobody else would).
+fn reap_tick(rt: &Runtime) -> crossbeam_channel::Receiver<Instant> {
+    if rt.engine.reaper().signal_thread_gone() {
+        rt.engine.reaper().reap();
+        crossbeam_channel::after(Duration::from_millis(50))
+    } else {
+        crossbeam_channel::never()
+    }
+}
+
+/// Stops every program, level by level; returns once all are in a stopped state (UNKNOWN, a
+/// dead worker, counts as stopped) or the level's bound has passed.
 /// `exiting`: an exit was already asked for, so the next exit request means SIGKILL now.
 /// Returns whether an exit has been asked for (a reload that gets one ends in shutdown).
 pub fn stop_all(rt: &Runtime, mut exiting: bool) -> bool {
@@ -63,16 +117,21 @@ pub fn stop_all(rt: &Runtime, mut exiting: bool) -> bool {
     for p in &all {
         p.send(Command::Freeze);
     }
-    let mut hurry = false;
     let mut next_report = Instant::now();
     for level in engine.levels_descending() {
         for p in &level {
             p.send(Command::Shutdown);
-            if hurry {
+            if rt.hurry.get().is_some() {
                 p.send(Command::Kill);
             }
         }
+        let bound = Instant::now() + level_bound(rt, &level);
         while level.iter().any(|p| !p.state().is_stopped()) {
+            let deadline = rt.hurry.get().map_or(bound, |h| h.min(bound));
+            if Instant::now() >= deadline {
+                give_up(&level);
+                break;
+            }
             if Instant::now() >= next_report {
                 let names = unstopped_names(&all);
                 if !names.is_empty() {
@@ -82,20 +141,25 @@ pub fn stop_all(rt: &Runtime, mut exiting: bool) -> bool {
             }
             select! {
                 recv(rt.changes) -> _ => {}
-                recv(rt.notices) -> n => {
-                    if let Ok(Notice::Signal(sig)) = n {
+                recv(rt.notices) -> n => match n {
+                    Ok(Notice::Signal(sig)) => {
                         if let Interrupt::Hurry = on_signal(rt, sig) {
-                            if !exiting {
-                                exiting = true;
-                            } else if !hurry {
-                                hurry = true;
-                                all.iter().for_each(|p| p.send(Command::Kill));
+                            if exiting {
+                                hurry(rt, &all);
                             }
+                            exiting = true;
                         }
                     }
-                }
+                    Ok(Notice::ThreadDied(name)) => {
+                        crate::crit!("the {name} thread died during shutdown");
+                        rt.fault.set(true);
+                        exiting = true;
+                    }
+                    _ => {}
+                },
                 recv(rt.requests) -> _ => {}
-                recv(at(next_report)) -> _ => {}
+                recv(at(next_report.min(deadline))) -> _ => {}
+                recv(reap_tick(rt)) -> _ => {}
             }
         }
     }
@@ -145,26 +209,29 @@ fn describe(n: Option<usize>) -> String {
 }
 
 /// Waits until no leftover remains or `deadline` passes; `false` when an exit signal asks to
-/// stop waiting.
+/// stop waiting (then supervisord is in a hurry).
 fn wait_leftovers_gone(rt: &Runtime, sweep: Sweep, me: i32, deadline: Instant) -> bool {
     while leftovers(sweep, me) != Some(0) {
         select! {
             recv(rt.notices) -> n => {
                 if let Ok(Notice::Signal(sig)) = n {
                     if let Interrupt::Hurry = on_signal(rt, sig) {
+                        rt.hurry.set(Some(rt.hurry.get().unwrap_or_else(|| Instant::now() + HURRY)));
                         return false;
                     }
                 }
             }
             recv(rt.changes) -> _ => {}
             recv(at(deadline)) -> _ => return true,
+            recv(reap_tick(rt)) -> _ => {}
         }
     }
     true
 }
 
 /// As PID 1 or subreaper: SIGTERM every remaining descendant, wait up to the grace while
-/// reaping, SIGKILL the rest and wait for them to be reaped.
+/// reaping, SIGKILL the rest and wait for them to be reaped. In a hurry (a second exit
+/// request), SIGKILL at once and wait only until the hurry's end.
 pub fn end_descendants(rt: &Runtime) {
     let sweep = match (rt.pid1, rt.subreaper) {
         (true, _) => Sweep::Pid1,
@@ -177,16 +244,22 @@ pub fn end_descendants(rt: &Runtime) {
     if left == Some(0) {
         return;
     }
-    log::info!("sending SIGTERM to {}", describe(left));
-    signal_leftovers(sweep, me, Signal::SIGTERM);
-    let grace = Duration::from_secs(rt.engine.config().supervisord.shutdown_grace_secs);
-    wait_leftovers_gone(rt, sweep, me, Instant::now() + grace);
-    let left = leftovers(sweep, me);
-    if left == Some(0) {
-        return;
+    if rt.hurry.get().is_none() {
+        log::info!("sending SIGTERM to {}", describe(left));
+        signal_leftovers(sweep, me, Signal::SIGTERM);
+        let grace = Duration::from_secs(rt.engine.config().supervisord.shutdown_grace_secs);
+        wait_leftovers_gone(rt, sweep, me, Instant::now() + grace);
+        let left = leftovers(sweep, me);
+        if left == Some(0) {
+            return;
+        }
     }
-    log::warn!("sending SIGKILL to {}", describe(left));
+    log::warn!("sending SIGKILL to {}", describe(leftovers(sweep, me)));
     signal_leftovers(sweep, me, Signal::SIGKILL);
-    wait_leftovers_gone(rt, sweep, me, Instant::now() + Duration::from_secs(5));
+    let until = rt
+        .hurry
+        .get()
+        .unwrap_or_else(|| Instant::now() + Duration::from_secs(5));
+    wait_leftovers_gone(rt, sweep, me, until);
     rt.engine.reaper().reap();
 }

@@ -39,6 +39,10 @@ pub struct Runtime {
     pub rpc_shutdown: std::cell::Cell<bool>,
     /// A trim waiting for things to quiet down after every process settled.
     pub trim_at: std::cell::Cell<Option<std::time::Instant>>,
+    /// A thread of supervisord died (a panic): the exit status is [`super::FAULT_STATUS`].
+    pub fault: std::cell::Cell<bool>,
+    /// A second exit request came: everything must be over by this instant.
+    pub hurry: std::cell::Cell<Option<std::time::Instant>>,
 }
 
 const ROOT_WARNING: &str = "Supervisor is running as root.  Privileges were not dropped because \
@@ -100,6 +104,7 @@ pub fn log_startup(config: &Config, extra: &[String]) {
 
 /// Brings everything up; an `Err` is a usage-level error (exit status 2).
 pub fn start(config: Arc<Config>, loader: Loader) -> Result<Runtime, String> {
+    super::faults::install_panic_hook();
     system::limit_malloc_arenas();
     system::ensure_std_fds();
     system::ignore_sigpipe();
@@ -190,6 +195,8 @@ pub fn start(config: Arc<Config>, loader: Loader) -> Result<Runtime, String> {
         last_trim: std::cell::Cell::new(None),
         trim_at: std::cell::Cell::new(None),
         rpc_shutdown: std::cell::Cell::new(false),
+        fault: std::cell::Cell::new(false),
+        hurry: std::cell::Cell::new(None),
     })
 }
 

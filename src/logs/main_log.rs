@@ -110,6 +110,7 @@ impl log::Log for MainLogger {
     fn log(&self, record: &log::Record) {
         let level = level_of(record.level(), record.target());
         let mut guard = state();
+        let _inside = Inside::enter();
         match guard.as_mut() {
             None if level <= LogLevel::Info => {
                 let line = format_line(SystemTime::now(), level, &record.args().to_string());
@@ -151,6 +152,38 @@ impl MainLog {
             e.write(line.as_bytes());
         }
     }
+}
+
+thread_local! {
+    /// Whether this thread is inside the logger (holding the log's lock).
+    static IN_LOGGER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Marks this thread as inside the logger while it lives.
+struct Inside;
+
+impl Inside {
+    fn enter() -> Inside {
+        IN_LOGGER.with(|c| c.set(true));
+        Inside
+    }
+}
+
+impl Drop for Inside {
+    fn drop(&mut self) {
+        IN_LOGGER.with(|c| c.set(false));
+    }
+}
+
+/// Writes a CRIT line for a panic. A panic inside the logger itself (its lock held by this
+/// very thread) goes to stderr instead of deadlocking on the lock.
+pub fn log_panic(message: &str) {
+    if IN_LOGGER.with(|c| c.get()) {
+        let line = format_line(SystemTime::now(), LogLevel::Critical, message);
+        let _ = io::stderr().write_all(line.as_bytes());
+        return;
+    }
+    log::error!(target: "crit", "{message}");
 }
 
 /// Installs the logger writing to stderr (before the configuration is loaded). Idempotent.

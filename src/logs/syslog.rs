@@ -93,10 +93,10 @@ impl SyslogOut {
 
 /// Syslog failures go to stderr, not the main log: the main log may itself be syslog.
 fn eprintln_once(path: &Path, e: &io::Error) {
-    eprintln!(
-        "supervisord: sending to syslog at {} failed: {e}; dropping syslog lines until it works",
+    crate::util::write_stderr(&format!(
+        "supervisord: sending to syslog at {} failed: {e}; dropping syslog lines until it works\n",
         path.display()
-    );
+    ));
 }
 
 #[cfg(test)]

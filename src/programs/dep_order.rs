@@ -11,7 +11,7 @@ use crossbeam_channel::bounded;
 use super::deps;
 use super::dispatch::{collect, lookup, Pending};
 use super::engine::Engine;
-use super::error::{ErrorKind, Outcome, ProcessError, ProcessResult};
+use super::error::{Outcome, ProcessError, ProcessResult};
 use super::{Command, ProcessHandle};
 
 /// Every process the requested ones depend on, directly or not.
@@ -126,7 +126,7 @@ pub fn stop(engine: &Engine, namespecs: &[String], wait: bool) -> Option<Vec<Pro
             let name = &found[i].0;
             results[i] = rx
                 .recv()
-                .unwrap_or_else(|_| Err(ProcessError::new(ErrorKind::AbnormalTermination, name)));
+                .unwrap_or_else(|_| Err(ProcessError::worker_died(name)));
         }
     }
     Some(found.into_iter().map(|(n, _)| n).zip(results).collect())

@@ -20,8 +20,10 @@ pub fn collect(pending: Vec<(String, Pending)>) -> Vec<ProcessResult> {
         .into_iter()
         .map(|(n, rx)| {
             let r = rx.and_then(|rx| {
+                // No answer at all: the worker died with the request (a worker that
+                // leaves normally answers what it holds).
                 rx.recv()
-                    .unwrap_or_else(|_| Err(ProcessError::new(ErrorKind::AbnormalTermination, &n)))
+                    .unwrap_or_else(|_| Err(ProcessError::worker_died(&n)))
             });
             (n, r)
         })

@@ -162,6 +162,9 @@ impl Engine {
     /// Creates the group's workers (processes start STOPPED); fails if the name is taken.
     pub fn add_group(&self, gc: GroupConfig) -> io::Result<()> {
         let config = self.config();
+        let running = self.all();
+        let processes = running.iter().map(|p| &*p.config).chain(&gc.processes);
+        super::capacity::check(processes, &config.supervisord).map_err(io::Error::other)?;
         let shared = read(&self.shared).clone();
         let listener = matches!(gc.kind, GroupKind::EventListener(_));
         let mut procs = Vec::with_capacity(gc.processes.len());

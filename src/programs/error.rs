@@ -42,6 +42,12 @@ impl ProcessError {
         }
     }
 
+    /// The answer for a process whose worker thread died (`FAILED`): the request can never
+    /// be served, and waiting would hang the caller.
+    pub fn worker_died(namespec: &str) -> ProcessError {
+        ProcessError::new(ErrorKind::Failed, format!("{namespec}: worker died"))
+    }
+
     /// An error without detail (`SHUTDOWN_STATE` has none).
     pub fn bare(kind: ErrorKind) -> ProcessError {
         ProcessError { kind, detail: None }

@@ -3,6 +3,7 @@
 //! processes and groups, and dependency order. It answers with its own [`ProcessError`]; the
 //! control plane maps that to Supervisor's faults.
 
+pub mod capacity;
 pub mod command;
 pub mod dep_order;
 pub mod deps;

@@ -52,6 +52,9 @@ pub struct Reaper {
     /// Where to say that unknown children were reaped (init's shutdown waits on this).
     notices: Mutex<Option<Sender<Notice>>>,
     watch_orphans: AtomicBool,
+    /// The signal thread gave up (it kept panicking): nobody reaps on SIGCHLD any more, so
+    /// init's shutdown reaps on a short timer itself.
+    signal_thread_gone: AtomicBool,
 }
 
 impl Reaper {
@@ -60,6 +63,7 @@ impl Reaper {
             table: Mutex::new(Table::default()),
             notices: Mutex::new(None),
             watch_orphans: AtomicBool::new(false),
+            signal_thread_gone: AtomicBool::new(false),
         }
     }
 
@@ -94,6 +98,11 @@ impl Reaper {
         }
         table.end_spawn();
         result
+    }
+
+    /// Whether the signal thread is gone (then `reap` must be called by someone else).
+    pub fn signal_thread_gone(&self) -> bool {
+        self.signal_thread_gone.load(Ordering::SeqCst)
     }
 
     /// Sends a notice after each reap batch that collected unknown children, while set.

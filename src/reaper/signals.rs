@@ -1,6 +1,8 @@
 //! The signal thread: SIGCHLD reaps, every other handled signal goes to init's main loop.
 
 use std::io;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use crossbeam_channel::Sender;
@@ -16,6 +18,8 @@ pub enum Notice {
     Signal(i32),
     /// Unknown (orphaned) children were reaped while init was watching for them.
     OrphansReaped,
+    /// The named thread died of a panic: supervisord must stop everything and exit.
+    ThreadDied(&'static str),
 }
 
 /// Catchable signals with a default action that would kill or stop supervisord; they are
@@ -58,7 +62,14 @@ pub fn block_handled_signals() {
     let _ = set.thread_block();
 }
 
+/// How often the signal thread may panic and start serving again before it gives up.
+const MAX_PANICS: u32 = 3;
+
 /// Starts the thread; the returned handle closes it.
+///
+/// A panic in the thread is caught: init hears of it ([`Notice::ThreadDied`]) and shuts down,
+/// and the thread goes on serving so that the shutdown's children are still reaped. After
+/// [`MAX_PANICS`] it gives up and marks the reaper so that init reaps by itself.
 pub fn start_signal_thread(reaper: Arc<Reaper>, notices: Sender<Notice>) -> io::Result<Handle> {
     let mut list = vec![libc::SIGCHLD];
     list.extend_from_slice(OWN_SIGNALS);
@@ -71,14 +82,37 @@ pub fn start_signal_thread(reaper: Arc<Reaper>, notices: Sender<Notice>) -> io::
         .spawn(move || {
             // Children may have exited before the handler was installed.
             reaper.reap();
-            for sig in signals.forever() {
-                if sig == libc::SIGCHLD {
-                    log::debug!("received SIGCHLD indicating a child quit");
-                    reaper.reap();
-                } else if notices.send(Notice::Signal(sig)).is_err() {
-                    break;
+            for panics in 1..=MAX_PANICS {
+                let serve = AssertUnwindSafe(|| serve(&reaper, &mut signals, &notices));
+                if catch_unwind(serve).is_ok() {
+                    return;
+                }
+                // The panic hook has logged the panic itself. The signal being handled may
+                // have been a SIGCHLD whose reap never ran: reap now.
+                let _ = notices.send(Notice::ThreadDied("signals"));
+                reaper.reap();
+                if panics == MAX_PANICS {
+                    reaper.signal_thread_gone.store(true, Ordering::SeqCst);
                 }
             }
         })?;
     Ok(handle)
+}
+
+/// Reaps on SIGCHLD and passes every other signal to init until init stops listening.
+fn serve(reaper: &Reaper, signals: &mut Signals, notices: &Sender<Notice>) {
+    for sig in signals.forever() {
+        crate::faults::inject_always("signal-dead");
+        if sig == libc::SIGCHLD {
+            log::debug!("received SIGCHLD indicating a child quit");
+            reaper.reap();
+            continue;
+        }
+        if sig == libc::SIGUSR1 {
+            crate::faults::inject("signal");
+        }
+        if notices.send(Notice::Signal(sig)).is_err() {
+            break;
+        }
+    }
 }

@@ -1,5 +1,6 @@
 //! The engine under a real supervisord (started as a child process, or as PID 1 of a new pid
-//! namespace): lifecycle, shutdown, reload, users, the control socket, load and performance.
+//! namespace): lifecycle, shutdown, reload, users, the control socket, load and performance,
+//! contained faults (injected panics) and load-time limits.
 
 #[path = "../support"]
 mod support {
@@ -10,7 +11,9 @@ mod support {
 }
 
 mod control_socket;
+mod faults;
 mod lifecycle;
+mod limits;
 mod performance;
 mod pid1;
 mod reload;

@@ -14,9 +14,9 @@ use std::os::fd::OwnedFd;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
+use crossbeam_channel::{bounded, unbounded, Receiver, RecvTimeoutError, Sender};
 
 use crate::config::ProcessConfig;
 use crate::events::EventBus;
@@ -25,9 +25,10 @@ use crate::reaper::{ExitReport, Reaper};
 use crate::state::{ExitStatus, ProcessInfo, ProcessState};
 use crate::util::lock;
 
-use super::error::Outcome;
+use super::error::{Outcome, ProcessError};
 use super::machine::{Event, Machine, Params};
 
+mod death;
 mod exit;
 mod health_hooks;
 mod requests;
@@ -37,6 +38,9 @@ mod table;
 
 /// Commands queued for one worker before senders wait.
 const COMMAND_QUEUE: usize = 4;
+
+/// How long `quit` waits for a worker to leave.
+const QUIT_WAIT: Duration = Duration::from_secs(1);
 
 /// Where a request's answer goes.
 pub type Reply = Sender<Outcome>;
@@ -71,6 +75,17 @@ pub enum Command {
     Freeze,
     /// Leave the thread (the process is stopped).
     Quit,
+}
+
+impl Command {
+    /// The answer channel of a request that waits for one.
+    fn into_reply(self) -> Option<Reply> {
+        match self {
+            Command::Start { reply, .. } | Command::Stop { reply, .. } => reply,
+            Command::Signal { reply, .. } | Command::Stdin { reply, .. } => Some(reply),
+            _ => None,
+        }
+    }
 }
 
 /// A state change, as the rest of supervisord (shutdown, events) sees it.
@@ -124,6 +139,8 @@ pub struct ProcessHandle {
     transitions: Arc<AtomicU64>,
     tx: Sender<Command>,
     thread: Mutex<Option<JoinHandle<()>>>,
+    /// Closed when the worker's thread ends (its sender lives in the thread).
+    gone: Receiver<()>,
 }
 
 impl ProcessHandle {
@@ -175,10 +192,25 @@ impl ProcessHandle {
             stderr_sink.clone(),
             listener,
         ));
+        let mourner = death::Mourner {
+            cfg: config.clone(),
+            shared: worker.shared.clone(),
+            info: info.clone(),
+            transitions: transitions.clone(),
+        };
+        let (alive, gone) = bounded::<()>(0);
         let thread = std::thread::Builder::new()
             .name(format!("proc:{}", config.name))
             .stack_size(128 * 1024)
-            .spawn(move || worker.run(rx))?;
+            .spawn(move || {
+                let _alive = alive;
+                // A panic unwinds the worker (its channels close, so waiting requests get
+                // their fault); what remains is to end its child and show the process UNKNOWN.
+                let run = std::panic::AssertUnwindSafe(move || worker.run(rx));
+                if let Err(payload) = std::panic::catch_unwind(run) {
+                    mourner.worker_died(&crate::faults::panic_message(&*payload));
+                }
+            })?;
         Ok(Arc::new(ProcessHandle {
             config,
             stdout_sink,
@@ -187,12 +219,25 @@ impl ProcessHandle {
             transitions,
             tx,
             thread: Mutex::new(Some(thread)),
+            gone,
         }))
     }
 
+    /// Passes `cmd` to the worker. A worker that is gone (it died of a panic, or left after
+    /// Quit) cannot serve it: a request that waits for an answer gets a fault at once.
     pub fn send(&self, cmd: Command) {
-        // The worker only leaves after Quit, so a failed send means nobody is left to care.
-        let _ = self.tx.send(cmd);
+        if let Err(e) = self.tx.send(cmd) {
+            let cmd = e.into_inner();
+            // A start gets Supervisor's "cannot start" answer, which every client prints.
+            let is_start = matches!(cmd, Command::Start { .. });
+            if let Some(reply) = cmd.into_reply() {
+                let mut err = ProcessError::worker_died(&self.namespec());
+                if is_start {
+                    err.kind = super::error::ErrorKind::SpawnError;
+                }
+                let _ = reply.send(Err(err));
+            }
+        }
     }
 
     pub fn info(&self) -> ProcessInfo {
@@ -228,11 +273,21 @@ impl ProcessHandle {
         self.config.namespec()
     }
 
-    /// Asks the worker to leave and waits for it.
+    /// Asks the worker to leave and waits for it, at most [`QUIT_WAIT`]: a worker stuck in a
+    /// bug is left behind (with an error) rather than hang a reload or the shutdown.
     pub fn quit(&self) {
         self.send(Command::Quit);
-        if let Some(t) = lock(&self.thread).take() {
-            let _ = t.join();
+        let Some(t) = lock(&self.thread).take() else {
+            return;
+        };
+        match self.gone.recv_timeout(QUIT_WAIT) {
+            Err(RecvTimeoutError::Timeout) => log::error!(
+                "the worker of {} does not answer; leaving it behind",
+                self.namespec()
+            ),
+            _ => {
+                let _ = t.join();
+            }
         }
     }
 }

@@ -25,6 +25,9 @@ impl Worker {
     }
 
     pub(super) fn command(&mut self, cmd: Command) {
+        if matches!(cmd, Command::Stop { .. } | Command::Shutdown) {
+            crate::faults::inject_worker(&self.cfg.name);
+        }
         match cmd {
             Command::Start { reply, wait } => self.start(reply, wait),
             Command::Stop { reply, wait } => self.stop(reply, wait),
