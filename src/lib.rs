@@ -10,3 +10,4 @@ pub mod programs;
 pub mod reaper;
 pub mod state;
 pub mod util;
+pub mod usage;
