@@ -9,5 +9,5 @@ pub mod logs;
 pub mod programs;
 pub mod reaper;
 pub mod state;
-pub mod util;
 pub mod usage;
+pub mod util;

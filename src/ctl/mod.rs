@@ -19,6 +19,7 @@ pub mod readfile;
 pub mod rpc;
 pub mod server;
 pub mod sha1;
+pub mod usage;
 pub mod webui;
 
 pub use protocol::Fault;

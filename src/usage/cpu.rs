@@ -68,13 +68,24 @@ impl Sampler {
                     let secs = now.duration_since(s.at).as_secs_f64();
                     let percent = ((u.cpu_seconds - s.cpu_seconds) / secs * 100.0).max(0.0);
                     u.cpu_percent = Some(percent);
-                    seen.insert(key, Seen { at: now, cpu_seconds: u.cpu_seconds, percent });
+                    seen.insert(
+                        key,
+                        Seen {
+                            at: now,
+                            cpu_seconds: u.cpu_seconds,
+                            percent,
+                        },
+                    );
                 }
                 Some(_) => complete = false,
                 None => {
                     // No rate yet (percent < 0): the next query, or the short second sample
                     // of this one, computes it.
-                    let first = Seen { at: now, cpu_seconds: u.cpu_seconds, percent: -1.0 };
+                    let first = Seen {
+                        at: now,
+                        cpu_seconds: u.cpu_seconds,
+                        percent: -1.0,
+                    };
                     seen.insert(key, first);
                     complete = false;
                 }
