@@ -20,6 +20,7 @@ pub mod rpc;
 pub mod server;
 pub mod sha1;
 pub mod usage;
+pub mod web;
 pub mod webui;
 
 pub use protocol::Fault;
