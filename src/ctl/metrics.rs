@@ -107,6 +107,9 @@ fn per_process(
     }
 }
 
+/// A usage metric: name, type, help, and its value for one tree (if known).
+type UsageFamily = (&'static str, &'static str, &'static str, fn(&Usage) -> Option<String>);
+
 /// Resource usage of each running process tree (read from /proc for this scrape).
 pub fn render_usage(out: &mut String, procs: &[ProcessInfo], usages: &[Option<Usage>]) {
     let running: Vec<(&ProcessInfo, &Usage)> = procs
@@ -114,7 +117,7 @@ pub fn render_usage(out: &mut String, procs: &[ProcessInfo], usages: &[Option<Us
         .zip(usages)
         .filter_map(|(p, u)| Some((p, u.as_ref()?)))
         .collect();
-    let families: [(&str, &str, &str, fn(&Usage) -> Option<String>); 6] = [
+    let families: [UsageFamily; 6] = [
         (
             "supervisord_process_resident_memory_bytes",
             "gauge",

@@ -95,10 +95,7 @@ pub fn do_top(ctl: &mut Ctl, arg: &str) -> CmdResult {
     }
     ctl.flush();
     let _raw = RawMode::enter();
-    loop {
-        let Some(rows) = fetch(ctl, &opts.names)? else {
-            break;
-        };
+    while let Some(rows) = fetch(ctl, &opts.names)? {
         let (width, height) = terminal_size();
         let mut screen = String::from("\x1b[H\x1b[2J");
         for line in render(&rows, opts.sort, Some(width))
