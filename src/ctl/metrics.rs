@@ -108,7 +108,12 @@ fn per_process(
 }
 
 /// A usage metric: name, type, help, and its value for one tree (if known).
-type UsageFamily = (&'static str, &'static str, &'static str, fn(&Usage) -> Option<String>);
+type UsageFamily = (
+    &'static str,
+    &'static str,
+    &'static str,
+    fn(&Usage) -> Option<String>,
+);
 
 /// Resource usage of each running process tree (read from /proc for this scrape).
 pub fn render_usage(out: &mut String, procs: &[ProcessInfo], usages: &[Option<Usage>]) {
