@@ -32,7 +32,7 @@
     '<button id="logclear">Clear view</button><button id="logclose">Close</button></div>' +
     '<pre id="logtext"></pre></section>' +
     '<footer>Live view, refreshed every ' + POLL_MS + ' ms while visible. ' +
-    '<a href="index.html?action=refresh">Plain page</a> \u00b7 <a href="metrics">metrics</a></footer>';
+    '<a href="metrics">Metrics</a></footer>';
   function $(id) { return document.getElementById(id); }
   function el(tag, cls, text) {
     var e = document.createElement(tag);
