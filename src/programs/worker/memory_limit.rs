@@ -98,6 +98,14 @@ impl Worker {
         }
     }
 
+    /// A stop was requested: the process stays stopped even if the limit had asked for a
+    /// restart.
+    pub(super) fn memory_cancel_restart(&mut self) {
+        if let Some(m) = self.memory.as_mut() {
+            m.restart_pending = false;
+        }
+    }
+
     /// Every state change: checks run while the process is STARTING or RUNNING.
     pub(super) fn memory_on_state(&mut self, to: ProcessState) {
         let Some(m) = self.memory.as_mut() else {
