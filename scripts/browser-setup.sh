@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs headless Chromium (Debian's `chromium` package) for the dashboard browser test
-# (tests/dash_browser.rs) unless it is already there. CI starts from a clean image.
+# (tests/ext/dashboard_browser.rs) unless it is already there. CI starts from a clean image.
 set -euo pipefail
 if command -v chromium >/dev/null 2>&1; then
     exit 0

@@ -7,9 +7,9 @@
 
 use super::Reply;
 use crate::ctl::http::Request;
-use crate::ctl::json;
+use crate::ctl::protocol::json;
+use crate::ctl::protocol::Value;
 use crate::ctl::rpc::{self, Rpc};
-use crate::ctl::xmlrpc::Value;
 use crate::ctl::{usage, webui};
 
 fn json_reply(status: u16, value: &Value) -> Reply {

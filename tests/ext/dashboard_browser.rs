@@ -5,12 +5,11 @@
 //! program and that the log viewer follows new lines. Skipped with a note when Chromium is
 //! missing, except under CI=true. `DASHBOARD_SCREENSHOT=path` also saves a screenshot.
 
-mod engine_util;
-
 use std::path::Path;
 use std::process::Command;
 
-use engine_util::*;
+use crate::support::daemon::*;
+use crate::support::wait::wait_for;
 
 const SUPERVISORCTL: &str = env!("CARGO_BIN_EXE_supervisorctl");
 
@@ -58,7 +57,7 @@ fn dashboard_in_headless_chromium() {
          [program:cache]\ncommand=sleep 1000\nautostart=false\n"
     );
     let sup = Sup::start("dash", &conf);
-    let conf_path = sup.dir.path("sd.conf");
+    let conf_path = sup.dir.join("sd.conf");
     let ready = || {
         let out = Command::new(SUPERVISORCTL)
             .arg("-c")
@@ -76,7 +75,7 @@ fn dashboard_in_headless_chromium() {
     let mut cmd = Command::new("python3");
     cmd.arg(script)
         .arg(format!("http://127.0.0.1:{port}/"))
-        .arg(sup.dir.path("feed"));
+        .arg(sup.dir.join("feed"));
     if let Ok(shot) = std::env::var("DASHBOARD_SCREENSHOT") {
         cmd.arg(shot);
     }

@@ -2,18 +2,19 @@
 //! limit is stopped the usual way and started again, with the reason in the log; a program
 //! under its limit is left alone; a bad size is a config error naming the option.
 
-mod engine_util;
-
 use std::process::Command;
 
-use engine_util::*;
+use crate::support::daemon::*;
+use crate::support::supervisord::SUPERVISORD;
+use crate::support::temp::TempDir;
+use crate::support::wait::wait_for;
 
 const SUPERVISORCTL: &str = env!("CARGO_BIN_EXE_supervisorctl");
 
 fn ctl(sup: &Sup, args: &[&str]) -> String {
     let out = Command::new(SUPERVISORCTL)
         .arg("-c")
-        .arg(sup.dir.path("sd.conf"))
+        .arg(sup.dir.join("sd.conf"))
         .args(args)
         .output()
         .expect("run supervisorctl");
@@ -30,7 +31,7 @@ fn a_tree_above_its_limit_is_restarted_and_one_below_is_not() {
     let dir = TempDir::new("memlimit");
     // The memory sits in a child of the shell: the limit counts the whole tree.
     std::fs::write(
-        dir.path("hog.sh"),
+        dir.join("hog.sh"),
         "python3 -c 'import time; x = b\"x\" * (48 << 20); time.sleep(1000)' &\nwait\n",
     )
     .unwrap();
@@ -66,7 +67,7 @@ fn a_tree_above_its_limit_is_restarted_and_one_below_is_not() {
 #[test]
 fn a_bad_memory_limit_names_the_option() {
     let dir = TempDir::new("memlimit-bad");
-    let conf = dir.path("sd.conf");
+    let conf = dir.join("sd.conf");
     std::fs::write(
         &conf,
         "[supervisord]\nlogfile=/dev/null\n\n[program:x]\ncommand=sleep 1\nmemory_limit=lots\n",

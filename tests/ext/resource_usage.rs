@@ -2,15 +2,14 @@
 //! `status --json`, `supervisorctl top -b`, `/metrics`, and the dashboard's JSON endpoints
 //! (behind Basic auth, actions only with their header).
 
-mod engine_util;
-
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::Command;
 use std::time::Duration;
 
-use engine_util::*;
-use supervisor_rs::ctl::xmlrpc::{dumps_call, parse_response, Response, Value};
+use crate::support::daemon::*;
+use crate::support::wait::wait_for;
+use supervisor_rs::ctl::protocol::xmlrpc::{dumps_call, parse_response, Response, Value};
 
 const SUPERVISORCTL: &str = env!("CARGO_BIN_EXE_supervisorctl");
 /// `user:secret` in base64.
@@ -26,7 +25,7 @@ fn free_port() -> u16 {
 fn ctl(sup: &Sup, args: &[&str]) -> (i32, String) {
     let out = Command::new(SUPERVISORCTL)
         .arg("-c")
-        .arg(sup.dir.path("sd.conf"))
+        .arg(sup.dir.join("sd.conf"))
         .args(args)
         .output()
         .expect("run supervisorctl");
