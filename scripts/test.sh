@@ -11,6 +11,9 @@ cargo build --release --bins
 echo "== Python Supervisor 4.3.0 for interop tests"
 if [ -x scripts/pyenv.sh ]; then scripts/pyenv.sh; fi
 
+echo "== headless Chromium for the dashboard test"
+if [ -x scripts/browser-setup.sh ]; then scripts/browser-setup.sh; fi
+
 echo "== cargo test"
 cargo test --release -- --test-threads=2
 

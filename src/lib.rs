@@ -9,4 +9,5 @@ pub mod logs;
 pub mod programs;
 pub mod reaper;
 pub mod state;
+pub mod usage;
 pub mod util;

@@ -180,6 +180,11 @@ pub struct ProcessConfig {
     pub essential: bool,
     pub depends_on: Vec<String>,
     pub healthcheck: Option<HealthCheck>,
+    /// `memory_limit`: restart the process when its tree's resident memory is above this many
+    /// bytes (`None`: no limit, no checks).
+    pub memory_limit: Option<u64>,
+    /// `memory_check_interval`: seconds between two memory checks (with a limit).
+    pub memory_check_interval: u64,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -57,6 +57,8 @@ pub const KEYS: &[&str] = &[
     "healthcheck_interval",
     "healthcheck_timeout",
     "healthcheck_retries",
+    "memory_limit",
+    "memory_check_interval",
 ];
 
 /// The program name after the `kind:` prefix, validated.
@@ -242,6 +244,8 @@ fn one_process(
         .filter(|s| !s.is_empty())
         .collect();
     let healthcheck = healthcheck(v, names)?;
+    let memory_limit = Some(v.conv("memory_limit", "0", names, byte_size)?).filter(|&l| l > 0);
+    let memory_check_interval = v.conv("memory_check_interval", "60", names, positive)?;
     Ok(ProcessConfig {
         name,
         group: group_name.to_string(),
@@ -270,6 +274,8 @@ fn one_process(
         essential,
         depends_on,
         healthcheck,
+        memory_limit,
+        memory_check_interval,
     })
 }
 

@@ -6,6 +6,7 @@ use std::fmt::Write;
 
 use super::backend::Backend;
 use crate::state::ProcessInfo;
+use crate::usage::Usage;
 
 /// supervisord's own resource use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -39,11 +40,10 @@ pub fn own_stats() -> OwnStats {
 /// The whole page for a running backend.
 pub fn render_backend(backend: &dyn Backend) -> String {
     let state = backend.state();
-    let mut out = render(
-        &backend.all_process_info(),
-        own_stats(),
-        crate::util::unix_secs(),
-    );
+    let procs = backend.all_process_info();
+    let mut out = render(&procs, own_stats(), crate::util::unix_secs());
+    let roots: Vec<i32> = procs.iter().map(|p| p.pid).collect();
+    render_usage(&mut out, &procs, &crate::usage::trees(&roots));
     family(
         &mut out,
         "supervisord_state",
@@ -104,6 +104,74 @@ fn per_process(
     family(out, name, kind, help);
     for (l, v) in rows {
         let _ = writeln!(out, "{name}{{{l}}} {v}");
+    }
+}
+
+/// A usage metric: name, type, help, and its value for one tree (if known).
+type UsageFamily = (
+    &'static str,
+    &'static str,
+    &'static str,
+    fn(&Usage) -> Option<String>,
+);
+
+/// Resource usage of each running process tree (read from /proc for this scrape).
+pub fn render_usage(out: &mut String, procs: &[ProcessInfo], usages: &[Option<Usage>]) {
+    let running: Vec<(&ProcessInfo, &Usage)> = procs
+        .iter()
+        .zip(usages)
+        .filter_map(|(p, u)| Some((p, u.as_ref()?)))
+        .collect();
+    let families: [UsageFamily; 6] = [
+        (
+            "supervisord_process_resident_memory_bytes",
+            "gauge",
+            "Resident memory (RSS) of the process and its descendants, in bytes.",
+            |u| Some(u.rss_bytes.to_string()),
+        ),
+        (
+            "supervisord_process_proportional_memory_bytes",
+            "gauge",
+            "Proportional set size (PSS) of the process and its descendants, in bytes.",
+            |u| u.pss_bytes.map(|v| v.to_string()),
+        ),
+        (
+            "supervisord_process_cpu_seconds_total",
+            "counter",
+            "User and system CPU time of the process and its live descendants, in seconds.",
+            |u| Some(format!("{:.2}", u.cpu_seconds)),
+        ),
+        (
+            "supervisord_process_threads",
+            "gauge",
+            "Threads of the process and its descendants.",
+            |u| Some(u.threads.to_string()),
+        ),
+        (
+            "supervisord_process_open_fds",
+            "gauge",
+            "Open file descriptors of the process and its descendants.",
+            |u| u.fds.map(|v| v.to_string()),
+        ),
+        (
+            "supervisord_process_tree_processes",
+            "gauge",
+            "Processes in the program's tree (1 = the program alone).",
+            |u| Some(u.processes.to_string()),
+        ),
+    ];
+    for (name, kind, help, read) in families {
+        let rows: Vec<(String, String)> = running
+            .iter()
+            .filter_map(|(p, u)| Some((labels(p), read(u)?)))
+            .collect();
+        if rows.is_empty() {
+            continue;
+        }
+        family(out, name, kind, help);
+        for (l, v) in rows {
+            let _ = writeln!(out, "{name}{{{l}}} {v}");
+        }
     }
 }
 

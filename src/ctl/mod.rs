@@ -19,6 +19,8 @@ pub mod readfile;
 pub mod rpc;
 pub mod server;
 pub mod sha1;
+pub mod usage;
+pub mod web;
 pub mod webui;
 
 pub use protocol::Fault;

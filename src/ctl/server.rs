@@ -603,6 +603,22 @@ fn handle(
         )?;
         return Ok(request.keep_alive());
     }
+    if let Some(reply) = super::web::route(&shared.rpc, request, &path) {
+        let headers = [
+            ("Content-Type", reply.content_type),
+            ("Cache-Control", "no-store"),
+        ];
+        let keep = request.keep_alive();
+        http::write_response(
+            out,
+            request.version,
+            reply.status,
+            &headers,
+            &reply.body,
+            keep,
+        )?;
+        return Ok(keep);
+    }
     let query = request.target.split_once('?').map(|(_, q)| q).unwrap_or("");
     let body = if method == "POST" {
         request.body.as_slice()

@@ -32,7 +32,8 @@ pub fn handle(rpc: &Rpc, path: &str, query: &str, form_body: &[u8]) -> Page {
                 let message = run_action(rpc, &action, get("processname").as_deref());
                 return Page::Redirect(format!("/?message={}", quote(&message)));
             }
-            Page::Html(status_page(rpc, get("message").as_deref()))
+            let page = status_page(rpc, get("message").as_deref());
+            Page::Html(super::web::page::enhance(page))
         }
         "tail.html" => Page::Html(tail_page(
             rpc,
@@ -53,7 +54,7 @@ fn fault_message(v: &Result<Value, super::protocol::Fault>) -> Option<(i32, Stri
     v.as_ref().err().map(|f| (f.code, f.string.clone()))
 }
 
-fn run_action(rpc: &Rpc, action: &str, namespec: Option<&str>) -> String {
+pub fn run_action(rpc: &Rpc, action: &str, namespec: Option<&str>) -> String {
     match action {
         "refresh" => return format!("Page refreshed at {}", ctime()),
         "stopall" => {
@@ -267,7 +268,7 @@ fn unquote(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-fn parse_query(query: &str) -> Vec<(String, String)> {
+pub fn parse_query(query: &str) -> Vec<(String, String)> {
     query
         .split('&')
         .filter(|p| !p.is_empty())

@@ -171,6 +171,8 @@ mod tests {
             essential: false,
             depends_on: Vec::new(),
             healthcheck: None,
+            memory_limit: None,
+            memory_check_interval: 60,
         }
     }
 

@@ -57,6 +57,8 @@ pub fn process_config(group: &str, name: &str, priority: i64, dir: &Path) -> Pro
         essential: false,
         depends_on: vec![],
         healthcheck: None,
+        memory_limit: None,
+        memory_check_interval: 60,
     }
 }
 

@@ -38,6 +38,7 @@ fn help_text(cmd: &str) -> Option<&'static str> {
         "clear" => "clear <name>\t\tClear a process' log files.\nclear <name> <name>\tClear multiple process' log files\nclear all\t\tClear all process' log files",
         "open" => "open <url>\tConnect to a remote supervisord process.\n\t\t(for UNIX domain socket, use unix:///socket/path)",
         "version" => "version\t\t\tShow the version of the remote supervisord process",
+        "top" => super::top::HELP,
         "fg" => "fg <process>\tConnect to a process in foreground mode\n\t\tCtrl-C to exit",
         _ => return None,
     })

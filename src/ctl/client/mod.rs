@@ -9,6 +9,7 @@ mod logs;
 mod options;
 mod process;
 mod status;
+mod top;
 pub mod transport;
 
 use std::io::{self, Write};
@@ -191,6 +192,7 @@ impl Ctl {
         match cmd {
             "status" => status::do_status(self, arg)?,
             "pid" => status::do_pid(self, arg)?,
+            "top" => top::do_top(self, arg)?,
             "start" => process::do_start(self, arg)?,
             "stop" => process::do_stop(self, arg)?,
             "restart" => process::do_restart(self, arg)?,
@@ -280,7 +282,16 @@ fn completions(endpoint: &Endpoint, before: &str) -> Vec<String> {
     let wants_groups = matches!(words[0], "add" | "remove" | "update");
     let wants_processes = matches!(
         words[0],
-        "clear" | "fg" | "pid" | "restart" | "signal" | "start" | "status" | "stop" | "tail"
+        "clear"
+            | "fg"
+            | "pid"
+            | "restart"
+            | "signal"
+            | "start"
+            | "status"
+            | "stop"
+            | "tail"
+            | "top"
     );
     if !wants_groups && !wants_processes {
         return Vec::new();
@@ -335,7 +346,7 @@ impl Ctl {
 
 const COMMANDS: &[&str] = &[
     "add", "avail", "clear", "exit", "fg", "help", "maintail", "open", "pid", "quit", "reload",
-    "remove", "reread", "restart", "shutdown", "signal", "start", "status", "stop", "tail",
+    "remove", "reread", "restart", "shutdown", "signal", "start", "status", "stop", "tail", "top",
     "update", "version", "EOF",
 ];
 

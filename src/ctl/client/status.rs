@@ -84,7 +84,8 @@ pub fn do_status(ctl: &mut Ctl, arg: &str) -> CmdResult {
         for e in &errors {
             eprintln!("{e}");
         }
-        let array = Value::Array(matching.iter().map(|v| (*v).clone()).collect());
+        let usage = usage_by_name(ctl);
+        let array = Value::Array(matching.iter().map(|v| with_usage(v, &usage)).collect());
         ctl.output(&crate::ctl::protocol::json::encode(&array));
     } else {
         for e in &errors {
@@ -101,6 +102,40 @@ pub fn do_status(ctl: &mut Ctl, arg: &str) -> CmdResult {
         ctl.exitstatus = exit::STATUS_NOT_RUNNING;
     }
     Ok(())
+}
+
+/// Each process's usage struct (extension) by namespec; empty when the server has none.
+fn usage_by_name(ctl: &Ctl) -> Vec<(String, Value)> {
+    let Ok(Value::Array(rows)) = ctl.call("supervisor.getAllProcessUsage", &[]) else {
+        return Vec::new();
+    };
+    rows.into_iter()
+        .map(|r| {
+            (
+                make_namespec(&field_str(&r, "group"), &field_str(&r, "name")),
+                r,
+            )
+        })
+        .collect()
+}
+
+/// The process info with a `usage` member (its usage struct minus the repeated fields).
+fn with_usage(info: &Value, usage: &[(String, Value)]) -> Value {
+    let name = make_namespec(&field_str(info, "group"), &field_str(info, "name"));
+    let (Value::Struct(fields), Some((_, Value::Struct(u)))) =
+        (info, usage.iter().find(|(n, _)| *n == name))
+    else {
+        return info.clone();
+    };
+    let repeated = ["name", "group", "pid", "statename"];
+    let u = u
+        .iter()
+        .filter(|(k, _)| !repeated.contains(&k.as_str()))
+        .cloned()
+        .collect();
+    let mut fields = fields.clone();
+    fields.push(("usage".into(), Value::Struct(u)));
+    Value::Struct(fields)
 }
 
 pub fn do_pid(ctl: &mut Ctl, arg: &str) -> CmdResult {

@@ -18,9 +18,12 @@ pub struct Method {
     pub help: &'static str,
 }
 
-/// The method called `name`, if published.
+/// The method called `name`: a published one, or an unlisted extension.
 pub fn find(name: &str) -> Option<&'static Method> {
-    METHODS.iter().find(|m| m.name == name)
+    METHODS
+        .iter()
+        .chain(super::usage::EXTENSIONS)
+        .find(|m| m.name == name)
 }
 
 fn api_version(_: &Rpc, _: &[Value]) -> RpcResult {

@@ -18,6 +18,7 @@ mod logs;
 pub mod methods;
 mod processes;
 mod system;
+mod usage;
 
 pub use info::process_info_value;
 

@@ -6,7 +6,8 @@
 //! state; the worker's duties each have a file: `run` (the loop and its timers), `requests`
 //! (commands and their answers), `table` (feeding the state table, publishing changes),
 //! `spawning` (environment, fork, pipes), `exit` (signals and exit recording),
-//! `health_hooks` (health checks on the worker's deadline).
+//! `health_hooks` (health checks on the worker's deadline), `memory_limit` (memory checks on
+//! the same deadline).
 
 use std::ffi::OsString;
 use std::io;
@@ -31,6 +32,7 @@ use super::machine::{Event, Machine, Params};
 mod death;
 mod exit;
 mod health_hooks;
+mod memory_limit;
 mod requests;
 mod run;
 mod spawning;
@@ -317,6 +319,8 @@ struct Worker {
     stop_waiters: Vec<Reply>,
     /// Health checks (extension), for programs that have them.
     checks: Option<health_hooks::Checks>,
+    /// Memory limit checks (extension), for programs that set `memory_limit`.
+    memory: Option<memory_limit::MemoryLimit>,
 }
 
 impl Worker {
@@ -335,6 +339,7 @@ impl Worker {
         };
         let (exit_tx, exit_rx) = unbounded();
         let checks = health_hooks::Checks::for_config(&cfg);
+        let memory = memory_limit::MemoryLimit::for_config(&cfg);
         Worker {
             cfg,
             shared,
@@ -358,6 +363,7 @@ impl Worker {
             start_waiters: Vec::new(),
             stop_waiters: Vec::new(),
             checks,
+            memory,
         }
     }
 }

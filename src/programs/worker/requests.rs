@@ -30,7 +30,11 @@ impl Worker {
         }
         match cmd {
             Command::Start { reply, wait } => self.start(reply, wait),
-            Command::Stop { reply, wait } => self.stop(reply, wait),
+            Command::Stop { reply, wait } => {
+                // A stop asked for by someone wins over a restart pending for the memory limit.
+                self.memory_cancel_restart();
+                self.stop(reply, wait)
+            }
             Command::Signal { signal, reply } => {
                 let r = self.signal_request(signal);
                 let _ = reply.send(r);

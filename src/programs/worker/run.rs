@@ -33,11 +33,13 @@ impl Worker {
                 Input::Timer => {
                     self.timer_fired();
                     self.health_timer();
+                    self.memory_timer();
                 }
                 Input::Nothing => {}
             }
             self.check_essential();
             self.health_restart();
+            self.memory_restart();
         }
         self.fail_waiters();
     }
@@ -53,6 +55,7 @@ impl Worker {
             self.deadline.map(|d| d.0),
             self.stop_report_at(),
             self.health_deadline(),
+            self.memory_deadline(),
         ]
         .into_iter()
         .flatten()

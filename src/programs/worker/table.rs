@@ -69,6 +69,7 @@ impl Worker {
 
     pub(super) fn publish(&mut self, from: ProcessState, to: ProcessState) {
         self.health_on_state(from, to);
+        self.memory_on_state(to);
         {
             let mut info = lock(&self.info);
             info.state = to;
