@@ -242,6 +242,13 @@ fn one_process(
         .filter(|s| !s.is_empty())
         .collect();
     let healthcheck = healthcheck(v, names)?;
+    let (service, file_env) = super::service::read(v, names, here)?;
+    // The env files lie under `environment=`, whose keys win.
+    let mut merged = file_env;
+    for (k, val) in environment {
+        super::envfile::overlay(&mut merged, k, val);
+    }
+    let environment = merged;
     Ok(ProcessConfig {
         name,
         group: group_name.to_string(),
@@ -270,6 +277,7 @@ fn one_process(
         essential,
         depends_on,
         healthcheck,
+        service,
     })
 }
 

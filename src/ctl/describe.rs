@@ -3,8 +3,34 @@
 use crate::state::ProcessInfo;
 use crate::state::ProcessState;
 
-/// The `description` field of getProcessInfo, as of `now` (seconds since the epoch).
+/// The `description` field of getProcessInfo, as of `now` (seconds since the epoch): Supervisor's
+/// text, plus what the service extensions know (a notify service's `STATUS=`, a oneshot's
+/// result, when the next automatic start comes).
 pub fn description(info: &ProcessInfo, now: i64) -> String {
+    let base = supervisor_description(info, now);
+    let svc = &info.service;
+    let mut parts: Vec<String> = Vec::new();
+    if info.service.kind == Some("oneshot") && info.state == ProcessState::Exited {
+        parts.push(format!(
+            "finished {} (exit status {})",
+            local_stop_time(info.stop),
+            info.exitstatus
+        ));
+    } else if !base.is_empty() {
+        parts.push(base);
+    }
+    let live = matches!(info.state, ProcessState::Starting | ProcessState::Running);
+    if let (true, Some(text)) = (live, &svc.status_text) {
+        parts.push(text.clone());
+    }
+    if svc.shows_next_start && svc.next_start > 0 {
+        parts.push(format!("next try in {} s", (svc.next_start - now).max(0)));
+    }
+    parts.join(", ")
+}
+
+/// Supervisor's own description.
+fn supervisor_description(info: &ProcessInfo, now: i64) -> String {
     match info.state {
         ProcessState::Running => format!("pid {}, uptime {}", info.pid, uptime(now - info.start)),
         ProcessState::Fatal | ProcessState::Backoff => {
@@ -142,6 +168,7 @@ mod tests {
             spawns: 0,
             log_bytes_written: 0,
             log_bytes_dropped: 0,
+            service: Default::default(),
         }
     }
 

@@ -198,6 +198,7 @@ pub fn render(procs: &[ProcessInfo], own: OwnStats, now: i64) -> String {
                 .map(|h| u8::from(h == "healthy").to_string())
         },
     );
+    service_families(&mut out, procs);
     family(
         &mut out,
         "process_resident_memory_bytes",
@@ -213,6 +214,40 @@ pub fn render(procs: &[ProcessInfo], own: OwnStats, now: i64) -> String {
     );
     let _ = writeln!(out, "process_open_fds {}", own.open_fds);
     out
+}
+
+/// The service extensions: type and STATUS= text of oneshot and notify programs, and when
+/// the next automatic start is due.
+fn service_families(out: &mut String, procs: &[ProcessInfo]) {
+    per_process(
+        out,
+        procs,
+        (
+            "supervisord_process_next_start_timestamp_seconds",
+            "gauge",
+            "When the next automatic start is due (processes waiting for a restart delay).",
+        ),
+        |p| (p.service.next_start > 0).then(|| p.service.next_start.to_string()),
+    );
+    let typed: Vec<&ProcessInfo> = procs.iter().filter(|p| p.service.kind.is_some()).collect();
+    if typed.is_empty() {
+        return;
+    }
+    family(
+        out,
+        "supervisord_process_service_info",
+        "gauge",
+        "Always 1; labels carry the service type and the last STATUS= text (oneshot, notify).",
+    );
+    for p in typed {
+        let _ = writeln!(
+            out,
+            "supervisord_process_service_info{{{},type=\"{}\",status=\"{}\"}} 1",
+            labels(p),
+            p.service.kind.unwrap_or(""),
+            escape(p.service.status_text.as_deref().unwrap_or(""))
+        );
+    }
 }
 
 /// `supervisord_process_info`: the state name and health as labels, so the value series
@@ -263,6 +298,7 @@ mod tests {
             spawns: 2,
             log_bytes_written: 10,
             log_bytes_dropped: 1,
+            service: Default::default(),
         }
     }
 

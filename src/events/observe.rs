@@ -171,6 +171,7 @@ mod tests {
             essential: false,
             depends_on: Vec::new(),
             healthcheck: None,
+            service: Default::default(),
         }
     }
 

@@ -12,6 +12,7 @@ pub mod engine;
 pub mod error;
 pub mod health;
 pub mod machine;
+pub mod notify;
 pub mod spawn;
 mod waiting;
 pub mod worker;

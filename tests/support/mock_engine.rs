@@ -57,6 +57,7 @@ pub fn process_config(group: &str, name: &str, priority: i64, dir: &Path) -> Pro
         essential: false,
         depends_on: vec![],
         healthcheck: None,
+        service: Default::default(),
     }
 }
 
@@ -153,6 +154,7 @@ impl MockBackend {
                     spawns: 0,
                     log_bytes_written: 0,
                     log_bytes_dropped: 0,
+                    service: Default::default(),
                 });
             }
         }

@@ -98,6 +98,17 @@ pub fn process_info_value(info: &ProcessInfo, now: i64) -> Value {
     if let Some(h) = &info.health {
         fields.push(("health".into(), Value::str(h)));
     }
+    // Extension: service types, a notify service's STATUS= text, the next automatic start.
+    let svc = &info.service;
+    if let Some(kind) = svc.kind {
+        fields.push(("type".into(), Value::str(kind)));
+    }
+    if let Some(text) = &svc.status_text {
+        fields.push(("status_text".into(), Value::str(text)));
+    }
+    if svc.next_start > 0 {
+        fields.push(("next_start".into(), capped(svc.next_start)));
+    }
     Value::Struct(fields)
 }
 
