@@ -273,6 +273,11 @@ impl ProcessHandle {
         (info.state, self.transitions.load(Ordering::SeqCst))
     }
 
+    /// Whether an automatic restart is waiting for its delay (the process has not ended).
+    pub fn restart_pending(&self) -> bool {
+        lock(&self.info).service.next_start > 0
+    }
+
     /// Whether the health check passes (always true without one).
     pub fn healthy(&self) -> bool {
         lock(&self.info)

@@ -120,7 +120,12 @@ impl Worker {
     /// Reports once when an essential program has ended for good (not during shutdown).
     #[inline(never)]
     pub(super) fn check_essential(&mut self) {
-        let ended = matches!(self.m.state, ProcessState::Exited | ProcessState::Fatal);
+        // EXITED with a restart waiting for its delay has not ended.
+        let ended = match self.m.state {
+            ProcessState::Fatal => true,
+            ProcessState::Exited => !self.m.restart_pending,
+            _ => false,
+        };
         if !self.cfg.essential || !ended || self.m.shutting_down {
             self.essential_reported = false;
             return;
