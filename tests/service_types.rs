@@ -42,6 +42,15 @@ fn oneshot_migration_gates_the_web_server() {
     assert!(out.contains("(exit status 0)"), "{out}");
     let (_, json) = ctl(&sup, &["status", "--json", "migrate"]);
     assert!(json.contains("\"type\": \"oneshot\""), "{json}");
+    let (_, out) = ctl(&sup, &["avail"]);
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("migrate ") && l.ends_with(" oneshot")),
+        "{out}"
+    );
+    assert!(out
+        .lines()
+        .any(|l| l.starts_with("web ") && l.ends_with("999:999")));
     // `start` on the job returns when it has finished.
     let t = Instant::now();
     let (code, out) = ctl(&sup, &["start", "migrate"]);

@@ -205,6 +205,38 @@ mod tests {
     }
 
     #[test]
+    fn service_descriptions() {
+        let mut api = info(ProcessState::Running);
+        api.service.status_text = Some("Serving".into());
+        assert_eq!(description(&api, 1007), "pid 42, uptime 0:00:07, Serving");
+        api.state = ProcessState::Starting;
+        assert_eq!(description(&api, 1007), "Serving");
+        api.state = ProcessState::Fatal;
+        assert!(!description(&api, 0).contains("Serving"));
+        let mut job = info(ProcessState::Exited);
+        job.service.kind = Some("oneshot");
+        job.exitstatus = 0;
+        let d = description(&job, 0);
+        assert!(
+            d.starts_with("finished ") && d.ends_with(" (exit status 0)"),
+            "{d}"
+        );
+        let mut crash = info(ProcessState::Backoff);
+        crash.spawnerr = "Exited too quickly (process log may have details)".into();
+        crash.service.next_start = 1010;
+        assert_eq!(
+            description(&crash, 1007),
+            crash.spawnerr,
+            "floor only: Supervisor's text"
+        );
+        crash.service.shows_next_start = true;
+        assert_eq!(
+            description(&crash, 1007),
+            "Exited too quickly (process log may have details), next try in 3 s"
+        );
+    }
+
+    #[test]
     fn signals() {
         assert_eq!(signal_number("HUP"), Some(1));
         assert_eq!(signal_number("sigterm"), Some(15));

@@ -336,6 +336,30 @@ mod tests {
     }
 
     #[test]
+    fn service_families_only_for_service_programs() {
+        let mut api = info("api", ProcessState::Running);
+        api.service.kind = Some("notify");
+        api.service.status_text = Some("Serving \"3\"".into());
+        let mut crash = info("crash", ProcessState::Exited);
+        crash.service.next_start = 1234;
+        let page = render(&[api, crash], OwnStats::default(), 1060);
+        for l in [
+            "supervisord_process_service_info{group=\"grp\",name=\"api\",type=\"notify\",status=\"Serving \\\"3\\\"\"} 1",
+            "supervisord_process_next_start_timestamp_seconds{group=\"grp\",name=\"crash\"} 1234",
+        ] {
+            assert!(page.lines().any(|x| x == l), "missing {l}\n{page}");
+        }
+        assert!(!page.contains("service_info{group=\"grp\",name=\"crash\""));
+        assert!(!page.contains("next_start_timestamp_seconds{group=\"grp\",name=\"api\""));
+        let plain = render(
+            &[info("web", ProcessState::Running)],
+            OwnStats::default(),
+            0,
+        );
+        assert!(!plain.contains("service_info") && !plain.contains("next_start"));
+    }
+
+    #[test]
     fn no_process_families_without_processes() {
         let page = render(&[], OwnStats::default(), 0);
         assert!(!page.contains("supervisord_process_"));
