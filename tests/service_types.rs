@@ -184,7 +184,8 @@ fn notify_service_is_starting_until_ready() {
 /// Says READY=1, pings the watchdog three times, then goes silent.
 const WATCHDOG_PY: &str = r#"
 import os, socket, sys, time
-open(sys.argv[1], "a").write(os.environ.get("WATCHDOG_USEC", "-") + "\n")
+env = os.environ
+open(sys.argv[1], "a").write("%s %s %d\n" % (env.get("WATCHDOG_USEC"), env.get("WATCHDOG_PID"), os.getpid()))
 addr = os.environ["NOTIFY_SOCKET"]
 if addr.startswith("@"):
     addr = "\0" + addr[1:]
@@ -220,7 +221,14 @@ fn watchdog_timeout_aborts_and_restarts() {
     let ready = sup.times_of("process reported ready")[0];
     let timeout = sup.times_of("watchdog timeout: dog")[0];
     assert!(timeout - ready >= 2.0, "{}", sup.log());
-    assert!(sup.file("usec").starts_with("1000000\n"));
+    // WATCHDOG_USEC, and WATCHDOG_PID naming the process itself.
+    let first = sup.file("usec");
+    let words: Vec<&str> = first.lines().next().unwrap().split(' ').collect();
+    assert_eq!(words[0], "1000000", "{first}");
+    assert_eq!(
+        words[1], words[2],
+        "WATCHDOG_PID is not the process's pid: {first}"
+    );
 }
 
 #[test]

@@ -13,6 +13,7 @@ pub mod error;
 pub mod health;
 pub mod machine;
 pub mod notify;
+mod pid_slot;
 pub mod spawn;
 mod waiting;
 pub mod worker;

@@ -5,6 +5,7 @@
 //! touch process-wide state). A CLOEXEC status pipe tells the parent for certain whether
 //! `execve` succeeded (EOF) or failed (the child writes its errno).
 
+use super::pid_slot::PidSlot;
 use std::ffi::{CString, OsStr, OsString};
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
@@ -37,6 +38,8 @@ pub struct Prepared {
     exec_fail_msg: Vec<u8>,
     chdir_fail_msg: Vec<u8>,
     setuid_fail_msg: Vec<u8>,
+    /// An entry the child completes with its own pid.
+    pid_slot: Option<PidSlot>,
 }
 
 struct PreparedUser {
@@ -53,6 +56,8 @@ pub struct Env<'a> {
     /// The variables that replace or add to them (later ones win). Spawning then allocates
     /// only for these few.
     pub over: &'a [(String, String)],
+    /// A variable of `over` whose value the child sets to its own pid (`WATCHDOG_PID`).
+    pub pid_var: Option<&'a str>,
 }
 
 /// Builds the shared `KEY=value` entries of an environment (entries with NUL bytes are left
@@ -126,7 +131,18 @@ impl Prepared {
             .iter()
             .map(|a| cstring(a.as_bytes(), "command argument"))
             .collect::<io::Result<Vec<_>>>()?;
-        let (envp, envp_ptrs) = layered_envp(spec.env.base, spec.env.over)?;
+        let (envp, mut envp_ptrs) = layered_envp(spec.env.base, spec.env.over)?;
+        let pid_slot = spec.env.pid_var.map(PidSlot::new);
+        if let Some(slot) = &pid_slot {
+            // SAFETY: every non-null envp pointer points at one of our NUL-terminated entries.
+            let at = envp_ptrs
+                .iter()
+                .position(|p| !p.is_null() && unsafe { slot.same_name(*p) });
+            match at {
+                Some(i) => envp_ptrs[i] = slot.ptr(),
+                None => envp_ptrs.insert(envp_ptrs.len() - 1, slot.ptr()),
+            }
+        }
         let env_base = Some(spec.env.base.clone());
         let cwd = match spec.directory {
             Some(d) => Some(cstring(d.as_os_str().as_bytes(), "directory")?),
@@ -159,6 +175,7 @@ impl Prepared {
             exec_fail_msg: format!("supervisor: couldn't exec {argv0}: ").into_bytes(),
             chdir_fail_msg: format!("supervisor: couldn't chdir to {dir}: ").into_bytes(),
             setuid_fail_msg: format!("supervisor: couldn't setuid to {uid}: ").into_bytes(),
+            pid_slot,
         })
     }
 }
@@ -572,10 +589,14 @@ unsafe fn child_exec(
         _ => stdout,
     };
     // SAFETY: integer-only syscalls on the child's own process group and descriptor table;
-    // reset_signals and place_fds are called in the child, as they require.
+    // reset_signals and place_fds are called in the child, as they require; the pid slot is
+    // ours alone while the parent is suspended (CLONE_VFORK).
     let status = unsafe {
         libc::setpgid(0, 0);
         reset_signals();
+        if let Some(slot) = &p.pid_slot {
+            slot.fill(libc::getpid());
+        }
         libc::dup2(stdin, 0);
         libc::dup2(stdout, 1);
         libc::dup2(err_fd, 2);

@@ -42,9 +42,9 @@ impl Notify {
 }
 
 impl Worker {
-    /// NOTIFY_SOCKET and WATCHDOG_USEC for the program's own process (not its health checks).
-    /// WATCHDOG_PID is left out: the pid is not known before the fork, and sd_notify's
-    /// helpers take a missing WATCHDOG_PID as "this process".
+    /// NOTIFY_SOCKET, WATCHDOG_USEC and WATCHDOG_PID for the program's own process (not its
+    /// health checks). WATCHDOG_PID is a placeholder here: the child writes its own pid into
+    /// it (see `pid_slot`).
     pub(super) fn notify_env(&self, over: &mut Vec<(String, String)>) {
         let Some(n) = &self.notify else { return };
         if let Some(s) = &n.socket {
@@ -52,6 +52,7 @@ impl Worker {
         }
         if let Some(ms) = self.cfg.service.watchdog_ms {
             over.push(("WATCHDOG_USEC".into(), (ms * 1000).to_string()));
+            over.push(("WATCHDOG_PID".into(), String::new()));
         }
     }
 

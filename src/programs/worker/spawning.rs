@@ -92,6 +92,7 @@ impl Worker {
             env: Env {
                 base: &self.shared.base_envp,
                 over: &over,
+                pid_var: self.cfg.service.watchdog_ms.map(|_| "WATCHDOG_PID"),
             },
             directory: self.cfg.directory.as_deref(),
             umask: self.cfg.umask,
