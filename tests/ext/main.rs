@@ -1,5 +1,5 @@
-//! The extensions (`depends_on`, health checks, `essential`, `/metrics`, `status --json`)
-//! under a real supervisord.
+//! The extensions (`depends_on`, health checks, `essential`, `/metrics`, `status --json`,
+//! service types, restart policy, env files) under a real supervisord.
 
 #[path = "../support"]
 mod support {
@@ -14,4 +14,8 @@ mod depends_on;
 mod essential;
 mod health_checks;
 mod health_state;
+mod service_envfile;
+mod service_restart;
+mod service_types;
+mod service_util;
 mod start_stop_order;

@@ -3,13 +3,12 @@
 //! the socket (a real sender: Python's socket module), a watchdog timeout, an s6-style
 //! notify fd, and start timeouts.
 
-mod engine_util;
-mod service_util;
-
 use std::time::Instant;
 
-use engine_util::*;
-use service_util::*;
+use super::service_util::*;
+use crate::support::daemon::*;
+use crate::support::temp::TempDir;
+use crate::support::wait::wait_for;
 
 fn state_of(sup: &Sup, name: &str) -> String {
     ctl(sup, &["status", name]).1
@@ -22,7 +21,7 @@ fn oneshot_migration_gates_the_web_server() {
         "[program:migrate]\ncommand=/bin/sh -c 'sleep 1; touch {m}'\ntype=oneshot\n\n\
          [program:web]\ncommand={{prog}} exists={m} sleep=100\nstartsecs=0\n\
          depends_on=migrate\n",
-        m = dir.s("migrated")
+        m = dir.join("migrated").display()
     );
     let sup = launch(dir, &conf);
     assert!(sup.wait_log("spawned: 'web'", 15.0), "{}", sup.log());
@@ -126,7 +125,7 @@ time.sleep(100)
 #[test]
 fn notify_service_is_starting_until_ready() {
     let dir = TempDir::new("svc-notify");
-    std::fs::write(dir.path("svc.py"), NOTIFY_PY).unwrap();
+    std::fs::write(dir.join("svc.py"), NOTIFY_PY).unwrap();
     let conf = format!(
         "[program:svc]\ncommand=python3 {d}/svc.py {d}\ntype=notify\n\n\
          [program:web]\ncommand={{prog}} sleep=100\nstartsecs=0\ndepends_on=svc\n",
@@ -134,7 +133,7 @@ fn notify_service_is_starting_until_ready() {
     );
     let sup = launch(dir, &conf);
     assert!(
-        wait_for(15.0, || sup.dir.path("sock").exists()),
+        wait_for(15.0, || sup.dir.join("sock").exists()),
         "{}",
         sup.log()
     );
@@ -144,7 +143,7 @@ fn notify_service_is_starting_until_ready() {
         state_of(&sup, "svc")
     );
     // A READY=1 from a process that is not the service's is ignored (SO_PASSCRED).
-    let addr = std::fs::read_to_string(sup.dir.path("sock")).unwrap();
+    let addr = std::fs::read_to_string(sup.dir.join("sock")).unwrap();
     let name = addr.strip_prefix('@').expect("abstract address");
     let status = std::process::Command::new("python3")
         .arg("-c")
@@ -159,7 +158,7 @@ fn notify_service_is_starting_until_ready() {
     let out = state_of(&sup, "svc");
     assert!(out.contains("STARTING"), "{out}");
     assert!(!sup.log().contains("spawned: 'web'"), "{}", sup.log());
-    std::fs::write(sup.dir.path("go"), "").unwrap();
+    std::fs::write(sup.dir.join("go"), "").unwrap();
     assert!(
         sup.wait_log(
             "success: svc entered RUNNING state, process reported ready",
@@ -200,7 +199,7 @@ time.sleep(100)
 #[test]
 fn watchdog_timeout_aborts_and_restarts() {
     let dir = TempDir::new("svc-watchdog");
-    std::fs::write(dir.path("dog.py"), WATCHDOG_PY).unwrap();
+    std::fs::write(dir.join("dog.py"), WATCHDOG_PY).unwrap();
     let conf = format!(
         "[program:dog]\ncommand=python3 {d}/dog.py {d}/usec\ntype=notify\nwatchdog_secs=1\n",
         d = dir.0.display()

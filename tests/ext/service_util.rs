@@ -1,10 +1,9 @@
 //! Shared by the service tests: a supervisord with a control socket, `supervisorctl` runs
 //! against it, and reading a process's CPU time from /proc.
-#![allow(dead_code)]
-
 use std::process::Command;
 
-use crate::engine_util::{Sup, TempDir};
+use crate::support::daemon::Sup;
+use crate::support::temp::TempDir;
 
 pub const SUPERVISORCTL: &str = env!("CARGO_BIN_EXE_supervisorctl");
 
@@ -25,7 +24,7 @@ pub fn launch(dir: TempDir, programs: &str) -> Sup {
 pub fn ctl(sup: &Sup, args: &[&str]) -> (i32, String) {
     let out = Command::new(SUPERVISORCTL)
         .arg("-c")
-        .arg(sup.dir.path("sd.conf"))
+        .arg(sup.dir.join("sd.conf"))
         .args(args)
         .output()
         .expect("run supervisorctl");

@@ -2,13 +2,11 @@
 //! restarts after long runs, `restart_delay` doubling up to `restart_delay_max`, and
 //! `retry_forever`.
 
-mod engine_util;
-mod service_util;
-
 use std::time::{Duration, Instant};
 
-use engine_util::*;
-use service_util::*;
+use super::service_util::*;
+use crate::support::daemon::*;
+use crate::support::wait::wait_for;
 
 #[test]
 fn crash_loop_is_held_to_about_one_spawn_a_second() {

@@ -3,11 +3,9 @@
 //! makes the program "changed" for `reread`/`update`. (Every error is in the bad-config
 //! corpus: tests/configs/bad/envfile_*.conf.)
 
-mod engine_util;
-mod service_util;
-
-use engine_util::*;
-use service_util::*;
+use super::service_util::*;
+use crate::support::temp::TempDir;
+use crate::support::wait::wait_for;
 
 const ENV_A: &str = "\
 # a comment, then a blank line
@@ -33,8 +31,8 @@ fn env_of(dump: &str, key: &str) -> Option<String> {
 #[test]
 fn env_files_reach_the_program_and_reread_sees_changes() {
     let dir = TempDir::new("svc-envfile");
-    std::fs::write(dir.path("a.env"), ENV_A).unwrap();
-    std::fs::write(dir.path("b.env"), ENV_B).unwrap();
+    std::fs::write(dir.join("a.env"), ENV_A).unwrap();
+    std::fs::write(dir.join("b.env"), ENV_B).unwrap();
     let conf = format!(
         "[program:app]\ncommand={{prog}} env={d}/env.out sleep=100\nstartsecs=0\n\
          environment_file=a.env, -{d}/missing.env, b.env\nenvironment=OVERRIDDEN=\"from program\"\n",
@@ -64,10 +62,10 @@ fn env_files_reach_the_program_and_reread_sees_changes() {
     // Same files: nothing changed. A changed file: the program is changed.
     let (_, out) = ctl(&sup, &["reread"]);
     assert_eq!(out.trim(), "No config updates to processes", "{out}");
-    std::fs::write(sup.dir.path("b.env"), "LATER=changed\n").unwrap();
+    std::fs::write(sup.dir.join("b.env"), "LATER=changed\n").unwrap();
     let (_, out) = ctl(&sup, &["reread"]);
     assert_eq!(out.trim(), "app: changed", "{out}");
-    std::fs::remove_file(sup.dir.path("env.out")).unwrap();
+    std::fs::remove_file(sup.dir.join("env.out")).unwrap();
     let (_, out) = ctl(&sup, &["update"]);
     assert!(out.contains("app: updated process group"), "{out}");
     assert!(
