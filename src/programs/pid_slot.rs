@@ -43,9 +43,10 @@ impl PidSlot {
     /// # Safety
     /// `entry` must point at a NUL-terminated string.
     pub unsafe fn same_name(&self, entry: *const libc::c_char) -> bool {
-        let e = CStr::from_ptr(entry).to_bytes();
-        // SAFETY: buf holds `len` initialised bytes that we own.
-        let name = std::slice::from_raw_parts(self.buf, self.value);
+        // SAFETY: the caller passes a NUL-terminated string (this function's contract).
+        let e = unsafe { CStr::from_ptr(entry) }.to_bytes();
+        // SAFETY: buf holds `len` >= `value` initialised bytes that we own.
+        let name = unsafe { std::slice::from_raw_parts(self.buf, self.value) };
         e.starts_with(name)
     }
 
@@ -68,10 +69,14 @@ impl PidSlot {
             }
         }
         let text = &digits[i..DIGITS - 1];
-        for (k, b) in text.iter().enumerate() {
-            *self.buf.add(self.value + k) = *b;
+        // SAFETY: value + at most 10 digits + the NUL stay within the DIGITS bytes after
+        // `value`; nobody else touches the slot meanwhile (this function's contract).
+        unsafe {
+            for (k, b) in text.iter().enumerate() {
+                *self.buf.add(self.value + k) = *b;
+            }
+            *self.buf.add(self.value + text.len()) = 0;
         }
-        *self.buf.add(self.value + text.len()) = 0;
     }
 }
 
@@ -111,8 +116,13 @@ mod tests {
             unsafe { s.fill(pid) };
             assert_eq!(text(&s), format!("WATCHDOG_PID={want}"));
         }
-        // SAFETY: a NUL-terminated literal.
-        assert!(unsafe { s.same_name(c"WATCHDOG_PID=9".as_ptr()) });
-        assert!(!unsafe { s.same_name(c"WATCHDOG_USEC=9".as_ptr()) });
+        // SAFETY: NUL-terminated literals.
+        let (same, other) = unsafe {
+            (
+                s.same_name(c"WATCHDOG_PID=9".as_ptr()),
+                s.same_name(c"WATCHDOG_USEC=9".as_ptr()),
+            )
+        };
+        assert!(same && !other);
     }
 }
