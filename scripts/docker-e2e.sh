@@ -523,6 +523,34 @@ check_essential_exit_status() {
     remove_container essential
 }
 
+# Extensions: a oneshot job and a notify service (s6-style readiness on fd 3: busybox has no
+# sd_notify sender) gate a dependent; the finished job does not make `status` exit 3.
+check_service_types() {
+    local c out code
+    c=$(cname services)
+    {
+        program migrate "/bin/sh -c 'sleep 1; echo migrated > /tmp/migrated'" type=oneshot
+        program ready "/bin/sh -c 'sleep 1; echo >&3; exec sleep 1000'" type=notify notify_fd=3
+        program web "/bin/sh -c 'test -e /tmp/migrated && exec sleep 1000'" startsecs=0 \
+            depends_on=migrate,ready
+    } >"$WORK/services.conf"
+    start_container services "$IMAGE" "$WORK/services.conf" || return 1
+    if ! wait_alive "$c" 20 all_running "$c" ready web; then
+        echo "status:"
+        ctl "$c" status
+        show_logs "$c"
+        return 1
+    fi
+    out=$(ctl "$c" status)
+    code=$?
+    grep -Eq '^migrate +EXITED +finished .*\(exit status 0\)' <<<"$out" \
+        || { echo "migrate is not shown as finished:"; echo "$out"; return 1; }
+    [ "$code" = 0 ] || { echo "status exited $code with a finished oneshot:"; echo "$out"; return 1; }
+    logs_have "$c" 'success: ready entered RUNNING state, process reported ready' \
+        || { echo "no readiness line in docker logs"; show_logs "$c"; return 1; }
+    remove_container services
+}
+
 # ---------------------------------------------------------------------------------------------
 # Main
 
@@ -590,6 +618,7 @@ main() {
         check_config_check_in_build
     check "essential program exits: the container exits with its status" \
         check_essential_exit_status
+    check "oneshot job and notify service gate a dependent; status exits 0" check_service_types
 
     summary_and_exit
 }

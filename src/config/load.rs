@@ -86,12 +86,13 @@ fn known_keys(name: &str) -> Option<Vec<&'static str>> {
     let kind = name.split_once(':').map(|(k, _)| k).unwrap_or(name);
     let with = |extra: &[&'static str]| {
         let mut v = program::KEYS.to_vec();
+        v.extend_from_slice(super::service::KEYS);
         v.extend_from_slice(extra);
         v
     };
     match (kind, name.contains(':')) {
         ("supervisord", false) => Some(supervisord::KEYS.to_vec()),
-        ("program", true) => Some(program::KEYS.to_vec()),
+        ("program", true) => Some(with(&[])),
         ("eventlistener", true) => Some(with(groups::LISTENER_KEYS)),
         ("fcgi-program", true) => Some(with(groups::FCGI_KEYS)),
         ("group", true) => Some(groups::GROUP_KEYS.to_vec()),

@@ -11,6 +11,7 @@
 
 mod ctx;
 mod datatypes;
+mod envfile;
 mod expand;
 mod glob;
 mod groups;
@@ -24,6 +25,7 @@ pub mod pystr;
 mod search;
 mod section;
 mod servers;
+mod service;
 mod source;
 mod supervisord;
 mod users;

@@ -185,6 +185,52 @@ pub struct ProcessConfig {
     pub memory_limit: Option<u64>,
     /// `memory_check_interval`: seconds between two memory checks (with a limit).
     pub memory_check_interval: u64,
+    /// Service type, readiness, restart policy and env files (systemd-style extensions).
+    pub service: ServiceConfig,
+}
+
+/// `type=`: what "started" means for the process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ServiceType {
+    /// Supervisor's meaning: alive for `startsecs`.
+    #[default]
+    Simple,
+    /// Runs to completion; a successful exit is the start.
+    Oneshot,
+    /// Started once it says so (sd_notify `READY=1`, or a newline on `notify_fd`).
+    Notify,
+}
+
+impl ServiceType {
+    pub fn name(self) -> &'static str {
+        match self {
+            ServiceType::Simple => "simple",
+            ServiceType::Oneshot => "oneshot",
+            ServiceType::Notify => "notify",
+        }
+    }
+}
+
+/// The systemd-style extension keys of a program (all optional; the defaults are
+/// Supervisor's behaviour plus the crash-loop floor).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ServiceConfig {
+    pub kind: ServiceType,
+    /// `start_timeout`: how long a start may take (oneshot: to finish; notify: to be ready).
+    pub start_timeout_ms: Option<u64>,
+    /// `restart_delay`: wait before every automatic restart.
+    pub restart_delay_ms: u64,
+    /// `restart_delay_max`: when above `restart_delay`, consecutive short runs double the
+    /// delay up to this; a run this long resets it.
+    pub restart_delay_max_ms: u64,
+    /// `retry_forever`: BACKOFF never turns FATAL.
+    pub retry_forever: bool,
+    /// `watchdog_secs` (notify only): `WATCHDOG=1` must come at least this often.
+    pub watchdog_ms: Option<u64>,
+    /// `notify_fd`: readiness is a newline written to this fd (s6 style) instead of sd_notify.
+    pub notify_fd: Option<i32>,
+    /// `environment_file` as written (the values are merged into `environment`).
+    pub environment_files: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -246,6 +246,13 @@ fn one_process(
     let healthcheck = healthcheck(v, names)?;
     let memory_limit = Some(v.conv("memory_limit", "0", names, byte_size)?).filter(|&l| l > 0);
     let memory_check_interval = v.conv("memory_check_interval", "60", names, positive)?;
+    let (service, file_env) = super::service::read(v, names, here)?;
+    // The env files lie under `environment=`, whose keys win.
+    let mut merged = file_env;
+    for (k, val) in environment {
+        super::envfile::overlay(&mut merged, k, val);
+    }
+    let environment = merged;
     Ok(ProcessConfig {
         name,
         group: group_name.to_string(),
@@ -276,6 +283,7 @@ fn one_process(
         healthcheck,
         memory_limit,
         memory_check_interval,
+        service,
     })
 }
 

@@ -3,8 +3,34 @@
 use crate::state::ProcessInfo;
 use crate::state::ProcessState;
 
-/// The `description` field of getProcessInfo, as of `now` (seconds since the epoch).
+/// The `description` field of getProcessInfo, as of `now` (seconds since the epoch): Supervisor's
+/// text, plus what the service extensions know (a notify service's `STATUS=`, a oneshot's
+/// result, when the next automatic start comes).
 pub fn description(info: &ProcessInfo, now: i64) -> String {
+    let base = supervisor_description(info, now);
+    let svc = &info.service;
+    let mut parts: Vec<String> = Vec::new();
+    if info.service.kind == Some("oneshot") && info.state == ProcessState::Exited {
+        parts.push(format!(
+            "finished {} (exit status {})",
+            local_stop_time(info.stop),
+            info.exitstatus
+        ));
+    } else if !base.is_empty() {
+        parts.push(base);
+    }
+    let live = matches!(info.state, ProcessState::Starting | ProcessState::Running);
+    if let (true, Some(text)) = (live, &svc.status_text) {
+        parts.push(text.clone());
+    }
+    if svc.shows_next_start && svc.next_start > 0 {
+        parts.push(format!("next try in {} s", (svc.next_start - now).max(0)));
+    }
+    parts.join(", ")
+}
+
+/// Supervisor's own description.
+fn supervisor_description(info: &ProcessInfo, now: i64) -> String {
     match info.state {
         ProcessState::Running => format!("pid {}, uptime {}", info.pid, uptime(now - info.start)),
         ProcessState::Fatal | ProcessState::Backoff => {
@@ -142,6 +168,7 @@ mod tests {
             spawns: 0,
             log_bytes_written: 0,
             log_bytes_dropped: 0,
+            service: Default::default(),
         }
     }
 
@@ -174,6 +201,38 @@ mod tests {
         assert!(
             stopped.ends_with("AM") || stopped.ends_with("PM"),
             "{stopped}"
+        );
+    }
+
+    #[test]
+    fn service_descriptions() {
+        let mut api = info(ProcessState::Running);
+        api.service.status_text = Some("Serving".into());
+        assert_eq!(description(&api, 1007), "pid 42, uptime 0:00:07, Serving");
+        api.state = ProcessState::Starting;
+        assert_eq!(description(&api, 1007), "Serving");
+        api.state = ProcessState::Fatal;
+        assert!(!description(&api, 0).contains("Serving"));
+        let mut job = info(ProcessState::Exited);
+        job.service.kind = Some("oneshot");
+        job.exitstatus = 0;
+        let d = description(&job, 0);
+        assert!(
+            d.starts_with("finished ") && d.ends_with(" (exit status 0)"),
+            "{d}"
+        );
+        let mut crash = info(ProcessState::Backoff);
+        crash.spawnerr = "Exited too quickly (process log may have details)".into();
+        crash.service.next_start = 1010;
+        assert_eq!(
+            description(&crash, 1007),
+            crash.spawnerr,
+            "floor only: Supervisor's text"
+        );
+        crash.service.shows_next_start = true;
+        assert_eq!(
+            description(&crash, 1007),
+            "Exited too quickly (process log may have details), next try in 3 s"
         );
     }
 

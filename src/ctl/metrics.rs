@@ -266,6 +266,7 @@ pub fn render(procs: &[ProcessInfo], own: OwnStats, now: i64) -> String {
                 .map(|h| u8::from(h == "healthy").to_string())
         },
     );
+    service_families(&mut out, procs);
     family(
         &mut out,
         "process_resident_memory_bytes",
@@ -281,6 +282,40 @@ pub fn render(procs: &[ProcessInfo], own: OwnStats, now: i64) -> String {
     );
     let _ = writeln!(out, "process_open_fds {}", own.open_fds);
     out
+}
+
+/// The service extensions: type and STATUS= text of oneshot and notify programs, and when
+/// the next automatic start is due.
+fn service_families(out: &mut String, procs: &[ProcessInfo]) {
+    per_process(
+        out,
+        procs,
+        (
+            "supervisord_process_next_start_timestamp_seconds",
+            "gauge",
+            "When the next automatic start is due (processes waiting for a restart delay).",
+        ),
+        |p| (p.service.next_start > 0).then(|| p.service.next_start.to_string()),
+    );
+    let typed: Vec<&ProcessInfo> = procs.iter().filter(|p| p.service.kind.is_some()).collect();
+    if typed.is_empty() {
+        return;
+    }
+    family(
+        out,
+        "supervisord_process_service_info",
+        "gauge",
+        "Always 1; labels carry the service type and the last STATUS= text (oneshot, notify).",
+    );
+    for p in typed {
+        let _ = writeln!(
+            out,
+            "supervisord_process_service_info{{{},type=\"{}\",status=\"{}\"}} 1",
+            labels(p),
+            p.service.kind.unwrap_or(""),
+            escape(p.service.status_text.as_deref().unwrap_or(""))
+        );
+    }
 }
 
 /// `supervisord_process_info`: the state name and health as labels, so the value series
@@ -331,6 +366,7 @@ mod tests {
             spawns: 2,
             log_bytes_written: 10,
             log_bytes_dropped: 1,
+            service: Default::default(),
         }
     }
 
@@ -365,6 +401,30 @@ mod tests {
         assert!(!page.contains("supervisord_process_healthy{group=\"grp\",name=\"d"));
         assert_eq!(page.matches("# TYPE supervisord_process_state ").count(), 1);
         assert!(page.ends_with('\n'));
+    }
+
+    #[test]
+    fn service_families_only_for_service_programs() {
+        let mut api = info("api", ProcessState::Running);
+        api.service.kind = Some("notify");
+        api.service.status_text = Some("Serving \"3\"".into());
+        let mut crash = info("crash", ProcessState::Exited);
+        crash.service.next_start = 1234;
+        let page = render(&[api, crash], OwnStats::default(), 1060);
+        for l in [
+            "supervisord_process_service_info{group=\"grp\",name=\"api\",type=\"notify\",status=\"Serving \\\"3\\\"\"} 1",
+            "supervisord_process_next_start_timestamp_seconds{group=\"grp\",name=\"crash\"} 1234",
+        ] {
+            assert!(page.lines().any(|x| x == l), "missing {l}\n{page}");
+        }
+        assert!(!page.contains("service_info{group=\"grp\",name=\"crash\""));
+        assert!(!page.contains("next_start_timestamp_seconds{group=\"grp\",name=\"api\""));
+        let plain = render(
+            &[info("web", ProcessState::Running)],
+            OwnStats::default(),
+            0,
+        );
+        assert!(!plain.contains("service_info") && !plain.contains("next_start"));
     }
 
     #[test]

@@ -173,6 +173,7 @@ mod tests {
             healthcheck: None,
             memory_limit: None,
             memory_check_interval: 60,
+            service: Default::default(),
         }
     }
 

@@ -109,7 +109,10 @@ fn serve(rt: &Runtime) -> Outcome {
                 Err(_) => return channel_closed(rt, "signal"),
             },
             recv(rt.changes) -> c => {
-                if matches!(c, Ok(ref c) if c.to == crate::state::ProcessState::Running) {
+                // RUNNING (or healthy, or ready), or EXITED: the end of a oneshot job.
+                let to = c.as_ref().map(|c| c.to).ok();
+                use crate::state::ProcessState::{Exited, Running};
+                if matches!(to, Some(Running | Exited)) {
                     rt.engine.release_held();
                 }
                 rt.engine.waiting.release(&rt.engine.all());

@@ -4,16 +4,21 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use crate::config::ServiceType;
 use crate::programs::ProcessHandle;
 use crate::state::ProcessState;
 
 /// Whether every process of every program `p` depends on is RUNNING (and healthy, for
-/// programs with a health check).
+/// programs with a health check; ready, for notify services), or finished with success (for
+/// oneshot jobs, which are EXITED only after a successful run).
 pub fn ready(p: &ProcessHandle, all: &[Arc<ProcessHandle>]) -> bool {
     p.config.depends_on.iter().all(|dep| {
         all.iter()
             .filter(|q| q.config.program_name == *dep)
-            .all(|q| q.state() == ProcessState::Running && q.healthy())
+            .all(|q| match q.config.service.kind {
+                ServiceType::Oneshot => q.state() == ProcessState::Exited,
+                _ => q.state() == ProcessState::Running && q.healthy(),
+            })
     })
 }
 

@@ -217,6 +217,7 @@ pub fn spawn_probe(s: &ProbeSpawn<'_>) -> io::Result<i32> {
         env: Env {
             base: &s.shared.base_envp,
             over: s.env,
+            pid_var: None,
         },
         directory: s.cfg.directory.as_deref(),
         umask: s.cfg.umask,

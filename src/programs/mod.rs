@@ -12,6 +12,8 @@ pub mod engine;
 pub mod error;
 pub mod health;
 pub mod machine;
+pub mod notify;
+mod pid_slot;
 pub mod spawn;
 mod waiting;
 pub mod worker;

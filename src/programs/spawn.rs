@@ -5,6 +5,7 @@
 //! touch process-wide state). A CLOEXEC status pipe tells the parent for certain whether
 //! `execve` succeeded (EOF) or failed (the child writes its errno).
 
+use super::pid_slot::PidSlot;
 use std::ffi::{CString, OsStr, OsString};
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
@@ -37,6 +38,8 @@ pub struct Prepared {
     exec_fail_msg: Vec<u8>,
     chdir_fail_msg: Vec<u8>,
     setuid_fail_msg: Vec<u8>,
+    /// An entry the child completes with its own pid.
+    pid_slot: Option<PidSlot>,
 }
 
 struct PreparedUser {
@@ -53,6 +56,8 @@ pub struct Env<'a> {
     /// The variables that replace or add to them (later ones win). Spawning then allocates
     /// only for these few.
     pub over: &'a [(String, String)],
+    /// A variable of `over` whose value the child sets to its own pid (`WATCHDOG_PID`).
+    pub pid_var: Option<&'a str>,
 }
 
 /// Builds the shared `KEY=value` entries of an environment (entries with NUL bytes are left
@@ -126,7 +131,18 @@ impl Prepared {
             .iter()
             .map(|a| cstring(a.as_bytes(), "command argument"))
             .collect::<io::Result<Vec<_>>>()?;
-        let (envp, envp_ptrs) = layered_envp(spec.env.base, spec.env.over)?;
+        let (envp, mut envp_ptrs) = layered_envp(spec.env.base, spec.env.over)?;
+        let pid_slot = spec.env.pid_var.map(PidSlot::new);
+        if let Some(slot) = &pid_slot {
+            // SAFETY: every non-null envp pointer points at one of our NUL-terminated entries.
+            let at = envp_ptrs
+                .iter()
+                .position(|p| !p.is_null() && unsafe { slot.same_name(*p) });
+            match at {
+                Some(i) => envp_ptrs[i] = slot.ptr(),
+                None => envp_ptrs.insert(envp_ptrs.len() - 1, slot.ptr()),
+            }
+        }
         let env_base = Some(spec.env.base.clone());
         let cwd = match spec.directory {
             Some(d) => Some(cstring(d.as_os_str().as_bytes(), "directory")?),
@@ -159,6 +175,7 @@ impl Prepared {
             exec_fail_msg: format!("supervisor: couldn't exec {argv0}: ").into_bytes(),
             chdir_fail_msg: format!("supervisor: couldn't chdir to {dir}: ").into_bytes(),
             setuid_fail_msg: format!("supervisor: couldn't setuid to {uid}: ").into_bytes(),
+            pid_slot,
         })
     }
 }
@@ -170,6 +187,8 @@ pub struct ChildPipes {
     pub stderr: Option<OwnedFd>,
     /// Readable end of the exec status pipe.
     pub status: OwnedFd,
+    /// Readable end of the readiness pipe (`notify_fd`).
+    pub notify: Option<OwnedFd>,
 }
 
 /// Both ends of the pipes, created before fork.
@@ -179,6 +198,8 @@ pub struct PipeSet {
     child_stdout: OwnedFd,
     child_stderr: Option<OwnedFd>,
     child_status: OwnedFd,
+    /// The readiness pipe's write end and the fd number the child gets it on.
+    child_notify: Option<(OwnedFd, i32)>,
 }
 
 fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
@@ -203,12 +224,22 @@ impl PipeSet {
                 stdout,
                 stderr,
                 status,
+                notify: None,
             },
             child_stdin,
             child_stdout,
             child_stderr,
             child_status,
+            child_notify: None,
         })
+    }
+
+    /// Adds an s6-style readiness pipe: the child gets its write end on fd `at`.
+    pub fn with_notify_fd(mut self, at: i32) -> io::Result<PipeSet> {
+        let (r, w) = pipe()?;
+        self.parent.notify = Some(r);
+        self.child_notify = Some((w, at));
+        Ok(self)
     }
 }
 
@@ -230,11 +261,13 @@ impl PipeSet {
                 stdout: open(false)?,
                 stderr: None,
                 status,
+                notify: None,
             },
             child_stdin: open(false)?,
             child_stdout: open(true)?,
             child_stderr: None,
             child_status,
+            child_notify: None,
         })
     }
 }
@@ -252,6 +285,8 @@ struct ChildArgs<'a> {
     stdout: RawFd,
     stderr: Option<RawFd>,
     status: RawFd,
+    /// (write end, fd number in the child) of the readiness pipe.
+    notify: Option<(RawFd, i32)>,
 }
 
 /// Stack for the child between clone and exec (only the child setup runs on it).
@@ -321,7 +356,7 @@ extern "C" fn child_main(arg: *mut libc::c_void) -> libc::c_int {
     // the child execs or exits), and this function runs only as the entry of the cloned child.
     unsafe {
         let a = &*(arg as *const ChildArgs<'_>);
-        child_exec(a.prep, a.stdin, a.stdout, a.stderr, a.status)
+        child_exec(a.prep, (a.stdin, a.stdout, a.stderr), a.status, a.notify)
     }
 }
 
@@ -341,6 +376,10 @@ pub fn spawn_child(
         stdout: pipes.child_stdout.as_raw_fd(),
         stderr: pipes.child_stderr.as_ref().map(|f| f.as_raw_fd()),
         status: pipes.child_status.as_raw_fd(),
+        notify: pipes
+            .child_notify
+            .as_ref()
+            .map(|(w, at)| (w.as_raw_fd(), *at)),
     };
     let stack = ChildStack::new()?;
     // SAFETY: the stack top is inside the mapping (aligned down to 16 bytes), above its guard
@@ -476,13 +515,59 @@ unsafe fn close_other_fds(keep: RawFd, max_fd: i32) {
         if keep != 3 {
             libc::dup3(keep, 3, libc::O_CLOEXEC);
         }
-        let rc = libc::syscall(libc::SYS_close_range, 4u32, u32::MAX, 0u32);
+        close_fds(4, u32::MAX, max_fd);
+    }
+}
+
+/// Closes fds `first..=last` (close_range, or one by one below `max_fd` without it).
+///
+/// # Safety
+///
+/// Only for the cloned child, as [`close_other_fds`].
+unsafe fn close_fds(first: u32, last: u32, max_fd: i32) {
+    if first > last {
+        return;
+    }
+    // SAFETY: integer-only syscalls on the child's own descriptor table.
+    unsafe {
+        let rc = libc::syscall(libc::SYS_close_range, first, last, 0u32);
         if rc != 0 {
-            for fd in 4..max_fd {
-                libc::close(fd);
+            let end = i64::from(last).min(i64::from(max_fd) - 1);
+            for fd in i64::from(first)..=end {
+                libc::close(fd as i32);
             }
         }
     }
+}
+
+/// Puts the status pipe on 3 (4 when the readiness fd is 3) and the readiness pipe's write
+/// end on its fd number (without close-on-exec), and closes every other fd above 2. Both are
+/// first copied above either target so that neither dup can clobber the other's source.
+/// Returns where the status pipe now is.
+///
+/// # Safety
+///
+/// Only for the cloned child, as [`close_other_fds`].
+unsafe fn place_fds(status: RawFd, notify: Option<(RawFd, i32)>, max_fd: i32) -> RawFd {
+    let Some((write_end, at)) = notify else {
+        // SAFETY: we are the child (this function's contract).
+        unsafe { close_other_fds(status, max_fd) };
+        return 3;
+    };
+    let status_at = if at == 3 { 4 } else { 3 };
+    let above = at.max(status_at) + 1;
+    let (lo, hi) = (status_at.min(at) as u32, status_at.max(at) as u32);
+    // SAFETY: integer-only syscalls on the child's own descriptor table.
+    unsafe {
+        let s = libc::fcntl(status, libc::F_DUPFD_CLOEXEC, above);
+        let w = libc::fcntl(write_end, libc::F_DUPFD_CLOEXEC, above);
+        libc::dup3(s, status_at, libc::O_CLOEXEC);
+        libc::dup2(w, at);
+        close_fds(3, lo - 1, max_fd);
+        close_fds(lo + 1, hi - 1, max_fd);
+        close_fds(hi + 1, u32::MAX, max_fd);
+    }
+    status_at
 }
 
 /// Sets up the child (process group, signals, standard fds, user, directory, umask) and
@@ -495,26 +580,28 @@ unsafe fn close_other_fds(keep: RawFd, max_fd: i32) {
 /// only async-signal-safe calls and never returns into Rust code of the parent.
 unsafe fn child_exec(
     p: &Prepared,
-    stdin: RawFd,
-    stdout: RawFd,
-    stderr: Option<RawFd>,
+    (stdin, stdout, stderr): (RawFd, RawFd, Option<RawFd>),
     status: RawFd,
+    notify: Option<(RawFd, i32)>,
 ) -> ! {
     let err_fd = match (p.redirect_stderr, stderr) {
         (false, Some(fd)) => fd,
         _ => stdout,
     };
     // SAFETY: integer-only syscalls on the child's own process group and descriptor table;
-    // reset_signals and close_other_fds are called in the child, as they require.
-    unsafe {
+    // reset_signals and place_fds are called in the child, as they require; the pid slot is
+    // ours alone while the parent is suspended (CLONE_VFORK).
+    let status = unsafe {
         libc::setpgid(0, 0);
         reset_signals();
+        if let Some(slot) = &p.pid_slot {
+            slot.fill(libc::getpid());
+        }
         libc::dup2(stdin, 0);
         libc::dup2(stdout, 1);
         libc::dup2(err_fd, 2);
-        close_other_fds(status, p.max_fd);
-    }
-    let status = 3;
+        place_fds(status, notify, p.max_fd)
+    };
     if let Some(u) = &p.user {
         let euid = nix::unistd::geteuid().as_raw();
         let switch = euid != u.uid;

@@ -43,7 +43,7 @@ fn ended_dependency(e: &Entry, failed: &[Arc<ProcessHandle>]) -> Option<(String,
             return Some((d.namespec(), "could not be started".to_string()));
         }
         let (state, count) = d.state_and_transitions();
-        (state.is_stopped() && count != *seen)
+        (state.is_stopped() && count != *seen && !d.restart_pending())
             .then(|| (d.namespec(), format!("is {}", state.name())))
     })
 }

@@ -7,7 +7,7 @@ pub mod names;
 mod snapshot;
 
 pub use names::ExitStatus;
-pub use snapshot::ProcessInfo;
+pub use snapshot::{ProcessInfo, ServiceInfo};
 
 /// Supervisor's process states with their numeric codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

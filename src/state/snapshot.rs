@@ -29,6 +29,21 @@ pub struct ProcessInfo {
     pub spawns: u64,
     pub log_bytes_written: u64,
     pub log_bytes_dropped: u64,
+    /// The service extensions' view (all empty for a plain program).
+    pub service: ServiceInfo,
+}
+
+/// What the service extensions add to a snapshot.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ServiceInfo {
+    /// `None` for Supervisor's kind of program, else "oneshot" or "notify".
+    pub kind: Option<&'static str>,
+    /// The last `STATUS=` text a notify service sent.
+    pub status_text: Option<String>,
+    /// When the next automatic start is due, seconds since the epoch (0 = none is pending).
+    pub next_start: i64,
+    /// The program has restart-policy keys: its descriptions say when the next try comes.
+    pub shows_next_start: bool,
 }
 
 impl ProcessInfo {

@@ -47,10 +47,11 @@ fn exit_with_listed_code_is_expected_and_not_restarted() {
 fn unexpected_exit_restarts_immediately() {
     let sup = Sup::start(
         "unexpected",
-        "[program:bad]\ncommand={prog} sleep=0.2 exit=3\nstartsecs=0\nexitcodes=0\n",
+        // Runs over 1 s: shorter ones wait for the crash-loop floor.
+        "[program:bad]\ncommand={prog} sleep=1.05 exit=3\nstartsecs=0\nexitcodes=0\n",
     );
     assert!(
-        wait_for(10.0, || sup.count("spawned: 'bad'") >= 3),
+        wait_for(15.0, || sup.count("spawned: 'bad'") >= 3),
         "{}",
         sup.log()
     );

@@ -59,6 +59,7 @@ pub fn process_config(group: &str, name: &str, priority: i64, dir: &Path) -> Pro
         healthcheck: None,
         memory_limit: None,
         memory_check_interval: 60,
+        service: Default::default(),
     }
 }
 
@@ -155,6 +156,7 @@ impl MockBackend {
                     spawns: 0,
                     log_bytes_written: 0,
                     log_bytes_dropped: 0,
+                    service: Default::default(),
                 });
             }
         }

@@ -49,7 +49,12 @@ fn format_config_info(info: &Value) -> String {
         field_int(info, "group_prio"),
         field_int(info, "process_prio")
     );
-    format!("{name:<32} {inuse:<9} {auto:<9} {prio}")
+    let line = format!("{name:<32} {inuse:<9} {auto:<9} {prio}");
+    // Extension: oneshot and notify programs say so; plain programs keep Supervisor's line.
+    match info.get("type").and_then(Value::as_str) {
+        Some(kind) => format!("{line} {kind}"),
+        None => line,
+    }
 }
 
 pub fn do_avail(ctl: &mut Ctl, arg: &str) -> CmdResult {

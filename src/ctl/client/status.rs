@@ -18,6 +18,14 @@ fn is_stopped_state(code: i64) -> bool {
     matches!(code, 0 | 100 | 200 | 1000)
 }
 
+/// Whether a process makes `status` exit 3: a stopped state, except a oneshot job that
+/// finished with success (EXITED is its goal, and probes built on `status` must pass).
+fn counts_as_down(info: &Value) -> bool {
+    let state = field_int(info, "state");
+    let finished_job = field_str(info, "type") == "oneshot" && state == 100;
+    is_stopped_state(state) && !finished_job
+}
+
 /// Status lines: `%-{W}s%-10s%s` with W = max(30, longest namespec) + 3.
 pub fn format_statuses(infos: &[&Value]) -> Vec<String> {
     let names: Vec<String> = infos
@@ -95,10 +103,7 @@ pub fn do_status(ctl: &mut Ctl, arg: &str) -> CmdResult {
             ctl.output(&line);
         }
     }
-    if matching
-        .iter()
-        .any(|i| is_stopped_state(field_int(i, "state")))
-    {
+    if matching.iter().any(|i| counts_as_down(i)) {
         ctl.exitstatus = exit::STATUS_NOT_RUNNING;
     }
     Ok(())

@@ -98,6 +98,17 @@ pub fn process_info_value(info: &ProcessInfo, now: i64) -> Value {
     if let Some(h) = &info.health {
         fields.push(("health".into(), Value::str(h)));
     }
+    // Extension: service types, a notify service's STATUS= text, the next automatic start.
+    let svc = &info.service;
+    if let Some(kind) = svc.kind {
+        fields.push(("type".into(), Value::str(kind)));
+    }
+    if let Some(text) = &svc.status_text {
+        fields.push(("status_text".into(), Value::str(text)));
+    }
+    if svc.next_start > 0 {
+        fields.push(("next_start".into(), capped(svc.next_start)));
+    }
     Value::Struct(fields)
 }
 
@@ -120,7 +131,7 @@ fn config_info_value(
 ) -> Value {
     let int = |i: u64| capped(i64::try_from(i).unwrap_or(i64::MAX));
     let opt_str = |s: Option<String>| s.map(Value::Str).unwrap_or_else(|| Value::str("none"));
-    Value::Struct(vec![
+    let mut fields = vec![
         ("autostart".into(), Value::Bool(p.autostart)),
         (
             "directory".into(),
@@ -199,5 +210,10 @@ fn config_info_value(
             "serverurl".into(),
             Value::str(p.serverurl.clone().unwrap_or_else(|| "none".into())),
         ),
-    ])
+    ];
+    // Extension: the service type of oneshot and notify programs (`avail` shows it).
+    if p.service.kind != crate::config::ServiceType::Simple {
+        fields.push(("type".into(), Value::str(p.service.kind.name())));
+    }
+    Value::Struct(fields)
 }

@@ -6,7 +6,7 @@ use crate::state::names::signal_name;
 use crate::state::ExitStatus;
 use crate::util::{lock, unix_secs};
 
-use super::super::machine::{ExitKind, SignalKind};
+use super::super::machine::{ExitKind, Failure, SignalKind};
 use super::Worker;
 
 impl Worker {
@@ -14,6 +14,7 @@ impl Worker {
         let (sig, group) = match kind {
             SignalKind::Stop => (self.cfg.stopsignal, self.cfg.stopasgroup),
             SignalKind::Kill => (libc::SIGKILL, self.cfg.killasgroup),
+            SignalKind::Abort => (libc::SIGABRT, self.cfg.stopasgroup),
         };
         let as_group = if group { "process group " } else { "" };
         log::debug!(
@@ -71,13 +72,22 @@ impl Worker {
                     }
                 }
                 ExitKind::Stopped => info.exitstatus = status.code(),
+                ExitKind::Failed(f) => {
+                    info.exitstatus = status.code();
+                    info.spawnerr = match f {
+                        Failure::StartTimeout => "start timeout (start_timeout)".into(),
+                        Failure::Watchdog => "watchdog timeout (watchdog_secs)".into(),
+                    };
+                }
             }
         }
         self.exited_pid = self.pid;
         self.pid = 0;
         self.stdin = None;
         match kind {
-            ExitKind::Early => log::warn!("exited: {name} ({desc}; not expected)"),
+            ExitKind::Early | ExitKind::Failed(_) => {
+                log::warn!("exited: {name} ({desc}; not expected)")
+            }
             ExitKind::Normal { expected: true } => log::info!("exited: {name} ({desc}; expected)"),
             ExitKind::Normal { expected: false } => {
                 log::warn!("exited: {name} ({desc}; not expected)")

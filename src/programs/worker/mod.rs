@@ -7,7 +7,7 @@
 //! (commands and their answers), `table` (feeding the state table, publishing changes),
 //! `spawning` (environment, fork, pipes), `exit` (signals and exit recording),
 //! `health_hooks` (health checks on the worker's deadline), `memory_limit` (memory checks on
-//! the same deadline).
+//! the same deadline), `notify_hooks` (readiness reports of notify programs).
 
 use std::ffi::OsString;
 use std::io;
@@ -19,20 +19,21 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{bounded, unbounded, Receiver, RecvTimeoutError, Sender};
 
-use crate::config::ProcessConfig;
+use crate::config::{ProcessConfig, ServiceType};
 use crate::events::EventBus;
 use crate::logs::{OutputPump, Sink};
 use crate::reaper::{ExitReport, Reaper};
-use crate::state::{ExitStatus, ProcessInfo, ProcessState};
+use crate::state::{ExitStatus, ProcessInfo, ProcessState, ServiceInfo};
 use crate::util::lock;
 
 use super::error::{Outcome, ProcessError};
-use super::machine::{Event, Machine, Params};
+use super::machine::{Event, Machine, Params, Restart};
 
 mod death;
 mod exit;
 mod health_hooks;
 mod memory_limit;
+mod notify_hooks;
 mod requests;
 mod run;
 mod spawning;
@@ -176,6 +177,16 @@ impl ProcessHandle {
             spawns: 0,
             log_bytes_written: 0,
             log_bytes_dropped: 0,
+            service: ServiceInfo {
+                kind: match config.service.kind {
+                    ServiceType::Simple => None,
+                    k => Some(k.name()),
+                },
+                shows_next_start: config.service.restart_delay_ms > 0
+                    || config.service.restart_delay_max_ms > 0
+                    || config.service.retry_forever,
+                ..ServiceInfo::default()
+            },
         };
         let info = Arc::new(Mutex::new(info));
         let transitions = Arc::new(AtomicU64::new(0));
@@ -263,6 +274,11 @@ impl ProcessHandle {
         (info.state, self.transitions.load(Ordering::SeqCst))
     }
 
+    /// Whether an automatic restart is waiting for its delay (the process has not ended).
+    pub fn restart_pending(&self) -> bool {
+        lock(&self.info).service.next_start > 0
+    }
+
     /// Whether the health check passes (always true without one).
     pub fn healthy(&self) -> bool {
         lock(&self.info)
@@ -321,6 +337,8 @@ struct Worker {
     checks: Option<health_hooks::Checks>,
     /// Memory limit checks (extension), for programs that set `memory_limit`.
     memory: Option<memory_limit::MemoryLimit>,
+    /// Readiness reports (extension), for `type=notify` programs.
+    notify: Option<notify_hooks::Notify>,
 }
 
 impl Worker {
@@ -332,14 +350,11 @@ impl Worker {
         stderr_sink: Option<Arc<Sink>>,
         listener: bool,
     ) -> Worker {
-        let params = Params {
-            startretries: cfg.startretries,
-            autorestart: cfg.autorestart,
-            startsecs_zero: cfg.startsecs == 0,
-        };
+        let params = params_of(&cfg);
         let (exit_tx, exit_rx) = unbounded();
         let checks = health_hooks::Checks::for_config(&cfg);
         let memory = memory_limit::MemoryLimit::for_config(&cfg);
+        let notify = notify_hooks::Notify::for_config(&cfg);
         Worker {
             cfg,
             shared,
@@ -364,6 +379,26 @@ impl Worker {
             stop_waiters: Vec::new(),
             checks,
             memory,
+            notify,
         }
+    }
+}
+
+/// The table's view of a program's settings.
+fn params_of(cfg: &ProcessConfig) -> Params {
+    let svc = &cfg.service;
+    Params {
+        startretries: cfg.startretries,
+        autorestart: cfg.autorestart,
+        startsecs_zero: cfg.startsecs == 0,
+        kind: svc.kind,
+        start_timeout: svc.start_timeout_ms.is_some(),
+        watchdog: svc.watchdog_ms.is_some(),
+        restart: Restart {
+            delay_ms: svc.restart_delay_ms,
+            max_ms: svc.restart_delay_max_ms,
+            forever: svc.retry_forever,
+            ..Restart::default()
+        },
     }
 }

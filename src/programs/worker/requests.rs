@@ -3,6 +3,7 @@
 
 use nix::errno::Errno;
 
+use crate::config::ServiceType;
 use crate::state::names::signal_name;
 use crate::state::ProcessState;
 use crate::util::lock;
@@ -75,7 +76,7 @@ impl Worker {
         }
         if !lock(&self.info).spawnerr.is_empty() {
             let _ = reply.send(Err(self.error(ErrorKind::SpawnError)));
-        } else if !wait || self.m.state == ProcessState::Running {
+        } else if !wait || self.started() {
             let _ = reply.send(Ok(()));
         } else {
             self.start_waiters.push(reply);
@@ -143,7 +144,7 @@ impl Worker {
             let spawnerr = !lock(&self.info).spawnerr.is_empty();
             let outcome = if spawnerr {
                 Some(Err(self.error(ErrorKind::SpawnError)))
-            } else if state == ProcessState::Running {
+            } else if self.started() {
                 Some(Ok(()))
             } else if state != ProcessState::Starting {
                 Some(Err(self.error(ErrorKind::AbnormalTermination)))
@@ -160,6 +161,15 @@ impl Worker {
             for w in self.stop_waiters.drain(..) {
                 let _ = w.send(Ok(()));
             }
+        }
+    }
+
+    /// Whether a start has succeeded: RUNNING, or (a oneshot job) finished with success.
+    fn started(&self) -> bool {
+        match self.m.state {
+            ProcessState::Running => true,
+            ProcessState::Exited => self.params.kind == ServiceType::Oneshot,
+            _ => false,
         }
     }
 

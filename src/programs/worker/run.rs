@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{after, never, select, Receiver};
 
+use crate::programs::notify::Datagram;
 use crate::reaper::ExitReport;
 use crate::state::{ExitStatus, ProcessState};
 
@@ -17,6 +18,7 @@ const STOP_REPORT_EVERY: Duration = Duration::from_secs(2);
 enum Input {
     Command(Command),
     Exit(ExitReport),
+    Notice(Datagram),
     Timer,
     Quit,
     Nothing,
@@ -30,6 +32,7 @@ impl Worker {
                 Input::Quit => break,
                 Input::Command(cmd) => self.command(cmd),
                 Input::Exit(exit) => self.exited(exit),
+                Input::Notice(d) => self.notified(d),
                 Input::Timer => {
                     self.timer_fired();
                     self.health_timer();
@@ -60,6 +63,10 @@ impl Worker {
         .into_iter()
         .flatten()
         .min();
+        let notices = match &self.notify {
+            Some(n) => n.rx.clone(),
+            None => never(),
+        };
         let timer = match due {
             Some(at) => after(at.saturating_duration_since(Instant::now())),
             None => never(),
@@ -71,6 +78,10 @@ impl Worker {
             },
             recv(self.exit_rx) -> exit => match exit {
                 Ok(exit) => Input::Exit(exit),
+                Err(_) => Input::Nothing,
+            },
+            recv(notices) -> d => match d {
+                Ok(d) => Input::Notice(d),
                 Err(_) => Input::Nothing,
             },
             recv(timer) -> _ => Input::Timer,
@@ -112,7 +123,12 @@ impl Worker {
     /// Reports once when an essential program has ended for good (not during shutdown).
     #[inline(never)]
     pub(super) fn check_essential(&mut self) {
-        let ended = matches!(self.m.state, ProcessState::Exited | ProcessState::Fatal);
+        // EXITED with a restart waiting for its delay has not ended.
+        let ended = match self.m.state {
+            ProcessState::Fatal => true,
+            ProcessState::Exited => !self.m.restart_pending,
+            _ => false,
+        };
         if !self.cfg.essential || !ended || self.m.shutting_down {
             self.essential_reported = false;
             return;

@@ -65,6 +65,7 @@ impl Worker {
             let mut info = lock(&self.info);
             info.spawnerr.clear();
             info.exitstatus = 0;
+            info.service.status_text = None;
             info.start = unix_secs();
         }
         self.started_at = Instant::now();
@@ -83,13 +84,15 @@ impl Worker {
     /// Prepares the exec of `path` and starts the child.
     #[inline(never)]
     pub(super) fn fork_child(&mut self, path: &Path) -> Result<(i32, ChildPipes), Event> {
-        let over = self.env_overrides();
+        let mut over = self.env_overrides();
+        self.notify_env(&mut over);
         let spec = SpawnSpec {
             path,
             argv: &self.cfg.argv,
             env: Env {
                 base: &self.shared.base_envp,
                 over: &over,
+                pid_var: self.cfg.service.watchdog_ms.map(|_| "WATCHDOG_PID"),
             },
             directory: self.cfg.directory.as_deref(),
             umask: self.cfg.umask,
@@ -106,7 +109,12 @@ impl Worker {
                 )))
             }
         };
-        let pipes = match PipeSet::new(self.cfg.redirect_stderr) {
+        let pipes = PipeSet::new(self.cfg.redirect_stderr);
+        let pipes = match (pipes, self.cfg.service.notify_fd) {
+            (Ok(p), Some(at)) => p.with_notify_fd(at),
+            (p, _) => p,
+        };
+        let pipes = match pipes {
             Ok(p) => p,
             Err(e) if e.raw_os_error() == Some(libc::EMFILE) => {
                 return Err(self.spawnerr(format!("too many open files to spawn '{name}'")))
@@ -156,6 +164,9 @@ impl Worker {
     #[inline(never)]
     pub(super) fn spawned(&mut self, pid: i32, parent: ChildPipes, path: &Path) -> Event {
         self.pid = pid;
+        if let Some(r) = parent.notify {
+            self.watch_ready_fd(pid, r);
+        }
         self.attach_output(pid, parent.stdin, parent.stdout);
         if let Some(err) = parent.stderr {
             let sink = self

@@ -10,8 +10,9 @@ use crate::state::ProcessState;
 use crate::util::lock;
 
 use super::super::error::ErrorKind;
-use super::super::machine::{step, Action, Deadline, Event};
+use super::super::machine::{step, Action, Deadline, Event, Failure};
 use super::{StateChange, Worker};
+use crate::config::ServiceType;
 
 impl Worker {
     #[inline(never)]
@@ -22,7 +23,9 @@ impl Worker {
         }
         self.last_exit = Some(exit.status);
         let expected = exit.status.is_expected(&self.cfg.exitcodes);
-        self.feed(Event::Exited { expected });
+        let ran = self.started_at.elapsed();
+        let ran_ms = u64::try_from(ran.as_millis()).unwrap_or(u64::MAX);
+        self.feed(Event::Exited { expected, ran_ms });
     }
 
     /// Runs one event through the table and executes the actions; returns the refusal if the
@@ -53,6 +56,16 @@ impl Worker {
                     self.cfg.name,
                     self.cfg.startsecs
                 ),
+                Action::LogReady => log::info!(
+                    "success: {} entered RUNNING state, process reported ready",
+                    self.cfg.name
+                ),
+                Action::LogFinished => log::info!(
+                    "success: {} finished: {}",
+                    self.cfg.name,
+                    self.last_exit.map(|s| s.describe()).unwrap_or_default()
+                ),
+                Action::LogFailure(f) => self.log_failure(f),
                 Action::LogGaveUp => log::info!(
                     "gave up: {} entered FATAL state, too many start retries too quickly",
                     self.cfg.name
@@ -110,17 +123,54 @@ impl Worker {
 
     pub(super) fn set_deadline(&mut self, d: Deadline) {
         let secs = |s: u64| Duration::from_secs(s);
+        let ms = Duration::from_millis;
+        let now = Instant::now();
+        let svc = &self.cfg.service;
         self.deadline = match d {
             Deadline::None => None,
             Deadline::Startsecs => Some((
                 self.started_at + secs(self.cfg.startsecs),
                 Event::StartDeadline,
             )),
-            Deadline::Backoff(n) => Some((Instant::now() + secs(n as u64), Event::BackoffDeadline)),
-            Deadline::Stopwait => Some((
-                Instant::now() + secs(self.cfg.stopwaitsecs),
-                Event::StopDeadline,
-            )),
+            Deadline::Backoff { ms: n } => Some((now + ms(n), Event::BackoffDeadline)),
+            Deadline::Restart { ms: n } => Some((now + ms(n), Event::RestartDeadline)),
+            Deadline::Stopwait => Some((now + secs(self.cfg.stopwaitsecs), Event::StopDeadline)),
+            Deadline::StartTimeout => svc
+                .start_timeout_ms
+                .map(|t| (self.started_at + ms(t), Event::StartTimeout)),
+            Deadline::Watchdog => svc
+                .watchdog_ms
+                .map(|t| (now + ms(t), Event::WatchdogTimeout)),
         };
+        let next_start = match d {
+            Deadline::Backoff { ms: n } | Deadline::Restart { ms: n } => crate::util::unix_secs()
+                .saturating_add(i64::try_from(n.div_ceil(1000)).unwrap_or(0)),
+            _ => 0,
+        };
+        lock(&self.info).service.next_start = next_start;
+    }
+
+    /// Supervisord stops the process because it failed to start in time or its watchdog
+    /// expired.
+    fn log_failure(&self, f: Failure) {
+        let name = &self.cfg.name;
+        let secs = |ms: Option<u64>| ms.unwrap_or(0) as f64 / 1000.0;
+        match f {
+            Failure::StartTimeout => log::warn!(
+                "start timeout: {name} did not {} within {} seconds (start_timeout), stopping it",
+                if self.params.kind == ServiceType::Oneshot {
+                    "finish"
+                } else {
+                    "report ready"
+                },
+                secs(self.cfg.service.start_timeout_ms)
+            ),
+            Failure::Watchdog => log::warn!(
+                "watchdog timeout: {name} (pid {}) sent no WATCHDOG=1 for {} seconds \
+                 (watchdog_secs), sending SIGABRT",
+                self.pid,
+                secs(self.cfg.service.watchdog_ms)
+            ),
+        }
     }
 }
