@@ -13,6 +13,7 @@ pub mod error;
 pub mod health;
 pub mod machine;
 pub mod spawn;
+pub mod stdin;
 mod waiting;
 pub mod worker;
 

@@ -2,13 +2,11 @@
 //! Python's `xmlrpc.client.dumps` emits (one element per line), so clients that compare bytes or
 //! parse loosely see the same documents as from Supervisor.
 
+mod decode;
+
 use std::fmt::Write as _;
 
-use quick_xml::events::Event;
-use quick_xml::Reader;
-
-/// Deepest element nesting accepted in a document (bounds recursion on hostile input).
-const MAX_DEPTH: usize = 64;
+pub use decode::{parse_call, parse_response, DECODE_FACTOR};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
@@ -209,216 +207,33 @@ fn escape_into(s: &str, out: &mut String) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Parser: first a small element tree, then the XML-RPC reading of it.
+// Size of an answer before it is built
 
-#[derive(Debug, Default)]
-struct Element {
-    name: String,
-    text: String,
-    children: Vec<Element>,
-}
-
-fn parse_tree(data: &[u8]) -> Result<Element, String> {
-    let text = std::str::from_utf8(data).map_err(|e| format!("not UTF-8: {e}"))?;
-    let mut reader = Reader::from_str(text);
-    reader.config_mut().check_end_names = true;
-    let mut stack: Vec<Element> = Vec::new();
-    let mut root: Option<Element> = None;
-    loop {
-        let event = reader
-            .read_event()
-            .map_err(|e| format!("at byte {}: {e}", reader.buffer_position()))?;
-        match event {
-            Event::Start(start) => {
-                if root.is_some() {
-                    return Err("content after the root element".into());
-                }
-                if stack.len() >= MAX_DEPTH {
-                    return Err("elements nested too deeply".into());
-                }
-                let name = String::from_utf8_lossy(start.name().as_ref()).into_owned();
-                stack.push(Element {
-                    name,
-                    ..Element::default()
-                });
-            }
-            Event::Empty(start) => {
-                let name = String::from_utf8_lossy(start.name().as_ref()).into_owned();
-                let elem = Element {
-                    name,
-                    ..Element::default()
-                };
-                match stack.last_mut() {
-                    Some(parent) => parent.children.push(elem),
-                    None if root.is_none() => root = Some(elem),
-                    None => return Err("content after the root element".into()),
-                }
-            }
-            Event::End(_) => {
-                let elem = stack.pop().ok_or("unbalanced end tag")?;
-                match stack.last_mut() {
-                    Some(parent) => parent.children.push(elem),
-                    None => root = Some(elem),
-                }
-            }
-            Event::Text(t) => {
-                let s = t.unescape().map_err(|e| format!("bad text: {e}"))?;
-                match stack.last_mut() {
-                    Some(parent) => parent.text.push_str(&s),
-                    None if s.trim().is_empty() => {}
-                    None => return Err("text outside the root element".into()),
-                }
-            }
-            Event::CData(c) => {
-                let s = String::from_utf8_lossy(&c.into_inner()).into_owned();
-                match stack.last_mut() {
-                    Some(parent) => parent.text.push_str(&s),
-                    None => return Err("CDATA outside the root element".into()),
-                }
-            }
-            Event::Eof => break,
-            Event::Decl(_) | Event::Comment(_) | Event::PI(_) | Event::DocType(_) => {}
-        }
-    }
-    if !stack.is_empty() {
-        return Err("document ends inside an element".into());
-    }
-    root.ok_or_else(|| "no root element".into())
-}
-
-/// Parses a `<methodCall>` document.
-pub fn parse_call(data: &[u8]) -> Result<MethodCall, String> {
-    let root = parse_tree(data)?;
-    if root.name != "methodCall" {
-        return Err(format!("root element is <{}>, not <methodCall>", root.name));
-    }
-    let mut call = MethodCall {
-        name: String::new(),
-        params: Vec::new(),
+/// An upper estimate of the bytes `dumps_response` (or a multicall entry) writes for `value`,
+/// found without building the text, so an answer too large to send is refused up front.
+pub fn encoded_len(value: &Value) -> usize {
+    const TAGS: usize = "<value><dateTime.iso8601></dateTime.iso8601></value>\n".len();
+    let escaped = |s: &str| {
+        s.len()
+            + s.bytes()
+                .map(|b| match b {
+                    b'&' => 4,
+                    b'<' | b'>' => 3,
+                    _ => 0,
+                })
+                .sum::<usize>()
     };
-    for child in &root.children {
-        match child.name.as_str() {
-            "methodName" => call.name = child.text.clone(),
-            "params" => call.params = parse_params(child)?,
-            _ => {}
-        }
-    }
-    Ok(call)
-}
-
-/// Parses a `<methodResponse>` document.
-pub fn parse_response(data: &[u8]) -> Result<Response, String> {
-    let root = parse_tree(data)?;
-    if root.name != "methodResponse" {
-        return Err(format!(
-            "root element is <{}>, not <methodResponse>",
-            root.name
-        ));
-    }
-    for child in &root.children {
-        match child.name.as_str() {
-            "params" => {
-                let mut params = parse_params(child)?;
-                if params.len() != 1 {
-                    return Err(format!("response has {} params, expected 1", params.len()));
-                }
-                return Ok(Response::Value(params.remove(0)));
-            }
-            "fault" => {
-                let value = child.children.first().ok_or("empty <fault>")?;
-                let value = parse_value(value)?;
-                let code = value
-                    .get("faultCode")
-                    .and_then(Value::as_int)
-                    .ok_or("fault without faultCode")?;
-                let string = value
-                    .get("faultString")
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_string();
-                return Ok(Response::Fault { code, string });
-            }
-            _ => {}
-        }
-    }
-    Err("response has neither <params> nor <fault>".into())
-}
-
-fn parse_params(params: &Element) -> Result<Vec<Value>, String> {
-    let mut out = Vec::new();
-    for param in &params.children {
-        if param.name != "param" {
-            return Err(format!("unexpected <{}> in <params>", param.name));
-        }
-        let value = param.children.first().ok_or("empty <param>")?;
-        out.push(parse_value(value)?);
-    }
-    Ok(out)
-}
-
-fn parse_value(elem: &Element) -> Result<Value, String> {
-    if elem.name != "value" {
-        return Err(format!("expected <value>, found <{}>", elem.name));
-    }
-    let Some(typed) = elem.children.first() else {
-        // An untyped value is a string.
-        return Ok(Value::Str(elem.text.clone()));
-    };
-    let text = typed.text.as_str();
-    match typed.name.as_str() {
-        "int" | "i4" | "i8" => text
-            .trim()
-            .parse::<i64>()
-            .map(Value::Int)
-            .map_err(|_| format!("bad integer {text:?}")),
-        "boolean" => match text.trim() {
-            "1" => Ok(Value::Bool(true)),
-            "0" => Ok(Value::Bool(false)),
-            other => Err(format!("bad boolean {other:?}")),
-        },
-        "string" => Ok(Value::Str(text.to_string())),
-        "double" => text
-            .trim()
-            .parse::<f64>()
-            .map(Value::Double)
-            .map_err(|_| format!("bad double {text:?}")),
-        "dateTime.iso8601" => Ok(Value::DateTime(text.trim().to_string())),
-        "base64" => super::base64::decode(text)
-            .map(Value::Base64)
-            .ok_or_else(|| "bad base64".to_string()),
-        "nil" => Ok(Value::Nil),
-        "array" => {
-            let data = typed.children.first().ok_or("<array> without <data>")?;
-            if data.name != "data" {
-                return Err(format!("expected <data>, found <{}>", data.name));
-            }
-            data.children
-                .iter()
-                .map(parse_value)
-                .collect::<Result<Vec<_>, _>>()
-                .map(Value::Array)
-        }
-        "struct" => {
-            let mut members = Vec::with_capacity(typed.children.len());
-            for member in &typed.children {
-                if member.name != "member" {
-                    return Err(format!("unexpected <{}> in <struct>", member.name));
-                }
-                let name = member
-                    .children
-                    .iter()
-                    .find(|c| c.name == "name")
-                    .ok_or("member without <name>")?;
-                let value = member
-                    .children
-                    .iter()
-                    .find(|c| c.name == "value")
-                    .ok_or("member without <value>")?;
-                members.push((name.text.clone(), parse_value(value)?));
-            }
-            Ok(Value::Struct(members))
-        }
-        other => Err(format!("unknown value type <{other}>")),
+    TAGS + match value {
+        Value::Int(_) | Value::Bool(_) | Value::Double(_) | Value::Nil => 32,
+        Value::Str(s) | Value::DateTime(s) => escaped(s),
+        Value::Base64(b) => b.len().div_ceil(3) * 4 + b.len() / 57 + 2,
+        Value::Array(items) => items.iter().map(encoded_len).sum(),
+        Value::Struct(members) => members
+            .iter()
+            .map(|(k, v)| {
+                "<member>\n<name></name>\n</member>\n".len() + escaped(k) + encoded_len(v)
+            })
+            .sum(),
     }
 }
 
@@ -523,6 +338,45 @@ mod tests {
         ] {
             assert!(parse_call(bad).is_err(), "{:?}", String::from_utf8_lossy(bad));
         }
+    }
+
+    #[test]
+    fn unused_elements_cost_nothing_and_empty_values_are_bounded() {
+        // 2 M unused elements: skipped, nothing stored.
+        let mut doc = String::from("<methodCall><methodName>a.b</methodName>");
+        doc.push_str(&"<a/>".repeat(2 << 20));
+        doc.push_str("</methodCall>");
+        assert_eq!(parse_call(doc.as_bytes()).unwrap().name, "a.b");
+        // 1 M empty values would build 32 MB from 8 MB: refused.
+        let mut doc = String::from("<methodCall><params><param><value><array><data>");
+        doc.push_str(&"<value/>".repeat(1 << 20));
+        doc.push_str("</data></array></value></param></params></methodCall>");
+        let err = parse_call(doc.as_bytes()).unwrap_err();
+        assert!(err.contains("too much"), "{err}");
+        // A large string is fine: it costs its own size.
+        let big = "x".repeat(4 << 20);
+        let doc = dumps_call("a.b", &[Value::str(big.as_str())]);
+        assert_eq!(
+            parse_call(doc.as_bytes()).unwrap().params,
+            [Value::Str(big)]
+        );
+    }
+
+    #[test]
+    fn encoded_len_is_an_upper_bound() {
+        let v = Value::Struct(vec![
+            ("a&<>".into(), Value::Int(-5)),
+            ("b".into(), Value::str("x & y < z")),
+            (
+                "c".into(),
+                Value::Array(vec![Value::Bool(false), Value::Double(1e300), Value::Nil]),
+            ),
+            ("d".into(), Value::Base64(vec![7; 1000])),
+            ("e".into(), Value::DateTime("20260101T00:00:00".into())),
+        ]);
+        let real = dumps_response(&v).len();
+        let est = encoded_len(&v);
+        assert!(est >= real - 120 && est <= real * 2, "{est} vs {real}");
     }
 
     #[test]
