@@ -42,6 +42,30 @@ fn env_or(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
+thread_local! {
+    static LAST_INPUT: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Notes the input about to be checked, so a panic can be saved with it.
+pub fn record(input: &[u8]) {
+    LAST_INPUT.with(|l| {
+        let mut l = l.borrow_mut();
+        l.clear();
+        l.extend_from_slice(input);
+    });
+}
+
+/// Writes a crashing input to `target/fuzz-found/<target>-<n>.bin`.
+fn save_crash(name: &str, n: u64) -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/fuzz-found");
+    let _ = std::fs::create_dir_all(&dir);
+    let path = dir.join(format!("{name}-{n}.bin"));
+    LAST_INPUT.with(|l| {
+        let _ = std::fs::write(&path, &*l.borrow());
+    });
+    path
+}
+
 /// Runs `target` on generated inputs until `FUZZ_EXECS` executions or `FUZZ_SECONDS`; the
 /// closure returns a label for the outcome, counted in the summary line.
 pub fn run(name: &str, mut target: impl FnMut(&mut Rng) -> &'static str) {
@@ -54,7 +78,12 @@ pub fn run(name: &str, mut target: impl FnMut(&mut Rng) -> &'static str) {
     let mut done = 0;
     let quiet_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
-    while done < execs && started.elapsed() < limit {
+    // FUZZ_ONLY=n replays execution n alone.
+    let only: Option<u64> = std::env::var("FUZZ_ONLY").ok().and_then(|v| v.parse().ok());
+    if let Some(n) = only {
+        done = n;
+    }
+    while done < execs && started.elapsed() < limit && only.is_none_or(|n| done == n) {
         // Each execution has its own seed, so a crash is replayed from its number alone.
         let case_seed = seed ^ done.wrapping_mul(0xD6E8_FEB8_6659_FD93) | 1;
         let mut rng = Rng(case_seed);
@@ -66,13 +95,15 @@ pub fn run(name: &str, mut target: impl FnMut(&mut Rng) -> &'static str) {
                     .cloned()
                     .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
                     .unwrap_or_default();
-                crashes.push((done, case_seed, why));
+                let saved = save_crash(name, done);
+                crashes.push((done, case_seed, format!("{why} (input in {})", saved.display())));
             }
         }
         done += 1;
     }
     std::panic::set_hook(quiet_hook);
     let secs = started.elapsed().as_secs_f64();
+    let done = done - only.unwrap_or(0);
     eprintln!(
         "fuzz {name}: {done} executions in {secs:.1}s ({:.0}/s), {} crashes; outcomes {outcomes:?}",
         done as f64 / secs.max(1e-9),

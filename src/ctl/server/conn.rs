@@ -15,6 +15,10 @@ use crate::ctl::http::{self, ReadError, Request, Version};
 /// How long a request waits for the memory budget before it gets 503.
 const BUDGET_WAIT: Duration = Duration::from_secs(2);
 
+/// After an early answer, unread input is discarded for at most this long and this much.
+const LINGER: Duration = Duration::from_millis(500);
+const LINGER_BYTES: usize = 1024 * 1024;
+
 pub enum Conn {
     Unix(UnixStream),
     Tcp(TcpStream),
@@ -50,9 +54,13 @@ impl Conn {
     }
 
     pub fn shutdown(&self) {
+        self.shutdown_how(Shutdown::Both);
+    }
+
+    fn shutdown_how(&self, how: Shutdown) {
         let _ = match self {
-            Conn::Unix(s) => s.shutdown(Shutdown::Both),
-            Conn::Tcp(s) => s.shutdown(Shutdown::Both),
+            Conn::Unix(s) => s.shutdown(how),
+            Conn::Tcp(s) => s.shutdown(how),
         };
     }
 }
@@ -123,7 +131,7 @@ pub fn serve(conn: Conn, slot: Slot, accepted: Instant, auth: Option<&Auth>, sha
             Err(Early::Quiet) => return,
             Err(Early::Status(version, status)) => {
                 let _ = http::write_error(&mut out, version, status);
-                out.shutdown();
+                linger_close(&mut reader, &out);
                 return;
             }
         };
@@ -134,6 +142,27 @@ pub fn serve(conn: Conn, slot: Slot, accepted: Instant, auth: Option<&Auth>, sha
             return;
         }
     }
+}
+
+/// Closes after an early answer (401, 413, …) whose request body was not read. Closing a
+/// socket with unread input sends a reset, which can destroy the answer before the client
+/// reads it; so stop sending, then discard what still arrives for a moment.
+fn linger_close(reader: &mut BufReader<Conn>, out: &Conn) {
+    out.shutdown_how(Shutdown::Write);
+    let until = Instant::now() + LINGER;
+    let mut sink = [0u8; 8192];
+    let mut left = LINGER_BYTES;
+    while left > 0 {
+        let wait = until.saturating_duration_since(Instant::now());
+        if wait.is_zero() || out.set_read_timeout(Some(wait)).is_err() {
+            break;
+        }
+        match reader.get_mut().read(&mut sink) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => left = left.saturating_sub(n),
+        }
+    }
+    out.shutdown();
 }
 
 type Admitted = (Request, Option<budget::Reservation>);
