@@ -13,8 +13,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use engine_util::*;
-use supervisor_rs::ctl::base64;
-use supervisor_rs::ctl::xmlrpc::{dumps_call, parse_response, Response, Value};
+use supervisor_rs::ctl::protocol::base64;
+use supervisor_rs::ctl::protocol::xmlrpc::{dumps_call, parse_response, Response, Value};
 
 const AUTH: &str = "user:123";
 

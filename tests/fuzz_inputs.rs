@@ -15,7 +15,7 @@ mod fuzz_support;
 use fuzz_support::*;
 use supervisor_rs::ctl::client::transport::{parse_answer, CallError};
 use supervisor_rs::ctl::http::{self, Limits, ReadError};
-use supervisor_rs::ctl::xmlrpc::{self, Response};
+use supervisor_rs::ctl::protocol::xmlrpc::{self, Response};
 
 #[test]
 fn fuzz_http_head_parser() {

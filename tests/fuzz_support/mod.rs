@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use supervisor_rs::config::Auth;
-use supervisor_rs::ctl::xmlrpc::Value;
+use supervisor_rs::ctl::protocol::xmlrpc::Value;
 
 pub struct Rng(u64);
 
@@ -96,7 +96,11 @@ pub fn run(name: &str, mut target: impl FnMut(&mut Rng) -> &'static str) {
                     .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
                     .unwrap_or_default();
                 let saved = save_crash(name, done);
-                crashes.push((done, case_seed, format!("{why} (input in {})", saved.display())));
+                crashes.push((
+                    done,
+                    case_seed,
+                    format!("{why} (input in {})", saved.display()),
+                ));
             }
         }
         done += 1;
@@ -295,7 +299,7 @@ pub fn gen_http_request(rng: &mut Rng) -> Vec<u8> {
             3 => "Connection: keep-alive".into(),
             4 => format!(
                 "Authorization: Basic {}",
-                supervisor_rs::ctl::base64::encode(gen_text(rng, 12).as_bytes())
+                supervisor_rs::ctl::protocol::base64::encode(gen_text(rng, 12).as_bytes())
             ),
             5 => "Transfer-Encoding: chunked".into(),
             6 => format!(
