@@ -153,14 +153,12 @@ fn fuzz_config_reader() {
         std::fs::write(&path, text.as_bytes()).unwrap();
         match supervisor_rs::config::load(&path, &env) {
             Ok(c) => {
-                // Names never hold the separators of a namespec. (An empty group name,
-                // `[group:]`, is accepted as Python Supervisor 4.3 accepts it: found by this
-                // target, kept for compatibility.)
+                // Group names (from section headers, never expanded) hold no separator of a
+                // namespec. Found by this target and kept because Python Supervisor 4.3 does
+                // the same: an empty group name (`[group:]`) is accepted, and `process_name`
+                // is checked before its expansion, so `%(here)s` can put a `/` in a name.
                 for g in &c.groups {
                     assert!(!g.name.contains([':', '/', ' ']), "{:?}", g.name);
-                    for p in &g.processes {
-                        assert!(!p.name.contains([':', '/']), "{:?}", p.name);
-                    }
                 }
                 "loaded"
             }
