@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the generated-input targets of tests/fuzz_inputs.rs (HTTP head parser, XML-RPC
+# Runs the generated-input targets of tests/fuzz/main.rs (HTTP head parser, XML-RPC
 # decoder, supervisorctl's answer parser, config reader with expansions): each one for
 # FUZZ_EXECS executions (default 1 000 000) or FUZZ_SECONDS (default 900), whichever comes
 # first, and prints executions, rate, outcomes and crashes per target. FUZZ_SEED changes the
@@ -8,4 +8,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export FUZZ_EXECS="${FUZZ_EXECS:-1000000}"
 export FUZZ_SECONDS="${FUZZ_SECONDS:-900}"
-cargo test --release --test fuzz_inputs -- --test-threads=1 --nocapture
+cargo test --release --test fuzz -- --test-threads=1 --nocapture

@@ -4,15 +4,14 @@
 //! Content-Length, and sendProcessStdin to a slow reader. Memory is the daemon's peak RSS
 //! (VmHWM).
 
-mod engine_util;
-
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use engine_util::*;
+use crate::support::daemon::*;
+use crate::support::wait::wait_for;
 use supervisor_rs::ctl::protocol::base64;
 use supervisor_rs::ctl::protocol::xmlrpc::{dumps_call, parse_response, Response, Value};
 
@@ -28,7 +27,7 @@ fn daemon(tag: &str, programs: &str) -> (Sup, u16) {
         "[unix_http_server]\nfile={{dir}}/s.sock\n\n[inet_http_server]\nport=127.0.0.1:{port}\nusername=user\npassword=123\n\n[rpcinterface:supervisor]\nsupervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n\n{programs}"
     );
     let sup = Sup::start(tag, &servers);
-    let sock = sup.dir.path("s.sock");
+    let sock = sup.dir.join("s.sock");
     assert!(
         wait_for(10.0, || UnixStream::connect(&sock).is_ok()
             && TcpStream::connect(("127.0.0.1", port)).is_ok()),
@@ -121,11 +120,11 @@ fn multicall(name: &str, params: Vec<Value>, n: usize) -> Value {
 #[test]
 fn multicall_and_big_reads_get_a_fault_and_memory_stays_bounded() {
     let (sup, _) = daemon("amplify", "");
-    let sock = sup.dir.path("s.sock");
+    let sock = sup.dir.join("s.sock");
     // A 16 MiB main log.
     let mut log = std::fs::OpenOptions::new()
         .append(true)
-        .open(sup.dir.path("sd.log"))
+        .open(sup.dir.join("sd.log"))
         .unwrap();
     for _ in 0..16 {
         log.write_all(&[b'x'; 1 << 20]).unwrap();
@@ -166,7 +165,7 @@ fn multicall_and_big_reads_get_a_fault_and_memory_stays_bounded() {
 #[test]
 fn xml_bombs_stay_bounded() {
     let (sup, _) = daemon("bomb", "");
-    let sock = sup.dir.path("s.sock");
+    let sock = sup.dir.join("s.sock");
     let mut bomb = b"<methodCall><methodName>supervisor.getPID</methodName>".to_vec();
     bomb.extend(b"<a/>".repeat((2 << 20) - 64));
     bomb.extend(b"</methodCall>");
@@ -247,7 +246,7 @@ fn silent_tcp_connections_do_not_delay_an_authenticated_request() {
 #[test]
 fn unix_socket_stays_usable_under_a_tcp_flood() {
     let (sup, port) = daemon("flood", "");
-    let sock = sup.dir.path("s.sock");
+    let sock = sup.dir.join("s.sock");
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let flooders: Vec<_> = (0..2)
         .map(|_| {
@@ -318,7 +317,7 @@ fn credentials_are_checked_before_the_body_is_read() {
 #[test]
 fn conflicting_or_signed_content_length_gets_400() {
     let (sup, port) = daemon("smuggle", "");
-    let sock = sup.dir.path("s.sock");
+    let sock = sup.dir.join("s.sock");
     let body = dumps_call("supervisor.getPID", &[]);
     let auth = format!(
         "Authorization: Basic {}\r\n",
@@ -353,7 +352,7 @@ fn send_process_stdin_delivers_a_megabyte_to_a_slow_reader() {
     let programs =
         "[program:slow]\ncommand=/bin/sh -c \"sleep 2; exec cat > {dir}/got\"\nstartsecs=0\n";
     let (sup, _) = daemon("stdin", programs);
-    let sock = sup.dir.path("s.sock");
+    let sock = sup.dir.join("s.sock");
     assert!(wait_for(10.0, || {
         matches!(rpc(&sock, "supervisor.getProcessInfo", &[Value::str("slow")]),
             Response::Value(v) if v.get("statename") == Some(&Value::str("RUNNING")))
@@ -372,7 +371,7 @@ fn send_process_stdin_delivers_a_megabyte_to_a_slow_reader() {
         "1 MiB to a reader that starts after 2 s: answered in {:?}",
         started.elapsed()
     );
-    let got = sup.dir.path("got");
+    let got = sup.dir.join("got");
     assert!(
         wait_for(10.0, || std::fs::metadata(&got)
             .is_ok_and(|m| m.len() == 1 << 20)),

@@ -10,9 +10,9 @@
 //! `target/fuzz-found/<target>-<n>.bin` and fails the test; fixed ones become cases in
 //! `regressions_of_hostile_inputs`.
 
-mod fuzz_support;
+mod generators;
 
-use fuzz_support::*;
+use generators::*;
 use supervisor_rs::ctl::client::transport::{parse_answer, CallError};
 use supervisor_rs::ctl::http::{self, Limits, ReadError};
 use supervisor_rs::ctl::protocol::xmlrpc::{self, Response};
