@@ -4,8 +4,10 @@
 //! delivered or the call fails: Supervisor buffers without limit and delivers all, and
 //! silently dropping the rest would lose data.
 
-use std::io;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+
+use nix::errno::Errno;
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -54,23 +56,13 @@ pub fn write_all(
     let mut off = 0;
     let mut progress = Instant::now();
     while off < data.len() {
-        // SAFETY: writing from a live slice to a descriptor we own.
-        let n = unsafe {
-            libc::write(
-                fd.as_raw_fd(),
-                data[off..].as_ptr().cast(),
-                data.len() - off,
-            )
-        };
-        if n >= 0 {
-            off += n as usize;
-            progress = Instant::now();
-            continue;
-        }
-        let e = io::Error::last_os_error();
-        match e.raw_os_error() {
-            Some(libc::EINTR) => {}
-            Some(libc::EAGAIN) => {
+        match nix::unistd::write(fd, &data[off..]) {
+            Ok(n) => {
+                off += n;
+                progress = Instant::now();
+            }
+            Err(Errno::EINTR) => {}
+            Err(Errno::EAGAIN) => {
                 let left = stall.saturating_sub(progress.elapsed());
                 if left.is_zero() || !writable(fd, left) && progress.elapsed() >= stall {
                     let detail = format!(
@@ -81,8 +73,8 @@ pub fn write_all(
                     return Err(ProcessError::new(ErrorKind::Failed, detail));
                 }
             }
-            Some(libc::EPIPE) => return Err(ProcessError::new(ErrorKind::NoFile, "None")),
-            _ => {
+            Err(Errno::EPIPE) => return Err(ProcessError::new(ErrorKind::NoFile, "None")),
+            Err(e) => {
                 let detail = format!("{name}: writing to stdin failed: {e}");
                 return Err(ProcessError::new(ErrorKind::Failed, detail));
             }
@@ -93,13 +85,7 @@ pub fn write_all(
 
 /// Waits up to `limit` for `fd` to take more data.
 fn writable(fd: &OwnedFd, limit: Duration) -> bool {
-    let mut pfd = libc::pollfd {
-        fd: fd.as_raw_fd(),
-        events: libc::POLLOUT,
-        revents: 0,
-    };
-    let ms = limit.as_millis().clamp(1, i32::MAX as u128) as i32;
-    // SAFETY: one valid pollfd for the duration of the call.
-    let n = unsafe { libc::poll(&mut pfd, 1, ms) };
-    n > 0
+    let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLOUT)];
+    let ms = limit.as_millis().clamp(1, u128::from(u16::MAX)) as u16;
+    matches!(poll(&mut fds, PollTimeout::from(ms)), Ok(n) if n > 0)
 }
