@@ -4,6 +4,8 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use crossbeam_channel::bounded;
+
 use crate::config::{Config, GroupConfig, Loader};
 use crate::programs::{dep_order, dispatch, Command, Engine, ProcessHandle, Reply, Request};
 use crate::state::{ProcessInfo, SupervisorState};
@@ -156,13 +158,18 @@ impl Backend for EngineBackend {
     }
 
     fn send_stdin(&self, namespec: &str, data: &[u8]) -> Result<(), Fault> {
-        let names = [namespec.to_string()];
-        let data = data.to_vec();
-        let mut r = self.each(&names, |reply| Command::Stdin {
-            data: data.clone(),
-            reply,
-        });
-        r.pop().map(|(_, r)| r).unwrap_or(Ok(()))
+        self.running()?;
+        let (tx, rx) = bounded(1);
+        self.handle(namespec)?.send(Command::Stdin { reply: tx });
+        let gone = || Fault::new(faults::NOT_RUNNING, Some(namespec));
+        let pipe = rx.recv().map_err(|_| gone())??;
+        crate::programs::stdin::write_all(
+            &pipe,
+            data,
+            namespec,
+            crate::programs::stdin::STALL_LIMIT,
+        )
+        .map_err(Fault::from)
     }
 
     fn shutdown(&self) -> Result<(), Fault> {

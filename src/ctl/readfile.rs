@@ -6,9 +6,10 @@ use std::path::Path;
 
 use super::protocol::faults::{self, Fault};
 
-/// Most bytes one read returns: a request for a whole multi-gigabyte log must not exhaust the
-/// daemon's memory (Supervisor has no cap).
-pub const MAX_READ: u64 = 64 * 1024 * 1024;
+/// Most bytes one read may return: the answer limit. A read asking for more is a FAILED fault
+/// before anything is read (Supervisor has no cap; a whole multi-gigabyte log would exhaust
+/// the daemon's memory).
+pub const MAX_READ: u64 = super::rpc::MAX_ANSWER as u64;
 
 /// Opens a log file for reading without ever blocking (a FIFO would block `open` until a
 /// writer appears) and only if it is a regular file.
@@ -52,7 +53,13 @@ pub fn read_file(path: &Path, offset: i64, length: i64) -> Result<Vec<u8>, Fault
         };
         (start, want)
     };
-    let want = want.min(size.saturating_sub(start)).min(MAX_READ);
+    let want = want.min(size.saturating_sub(start));
+    if want > MAX_READ {
+        let detail = format!(
+            "reading {want} bytes would exceed the answer limit of {MAX_READ} bytes; read the log in pieces (offset, length)"
+        );
+        return Err(Fault::new(faults::FAILED, Some(&detail)));
+    }
     read_range(&mut f, start, want).map_err(failed)
 }
 
@@ -83,7 +90,8 @@ pub fn tail_file(path: &Path, offset: i64, length: i64) -> (Vec<u8>, i64, bool) 
     let data = if length == 0 {
         Vec::new()
     } else {
-        match read_range(&mut f, offset as u64, (length as u64).min(MAX_READ)) {
+        // One byte past the limit is enough for the answer limit to refuse it.
+        match read_range(&mut f, offset as u64, (length as u64).min(MAX_READ + 1)) {
             Ok(d) => d,
             Err(_) => return (Vec::new(), offset, false),
         }

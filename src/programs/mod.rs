@@ -15,6 +15,7 @@ pub mod machine;
 pub mod notify;
 mod pid_slot;
 pub mod spawn;
+pub mod stdin;
 mod waiting;
 pub mod worker;
 

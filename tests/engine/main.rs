@@ -10,6 +10,7 @@ mod support {
     pub mod wait;
 }
 
+mod control_abuse;
 mod control_socket;
 mod faults;
 mod lifecycle;

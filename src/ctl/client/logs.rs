@@ -2,12 +2,11 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
-use std::sync::{Once, OnceLock};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, Once, OnceLock};
 
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout};
-use nix::sys::socket::Shutdown;
 
 use super::daemon::help_for;
 use super::status::field_int;
@@ -15,8 +14,14 @@ use super::transport::{read_chunk, CallError, Stream};
 use super::{exit, fault, CmdResult, Ctl};
 use crate::ctl::protocol::xmlrpc::Value;
 
-/// The socket of a running stream (-1 when none): Ctrl-C shuts it down to end the stream.
-static STREAM_FD: AtomicI32 = AtomicI32::new(-1);
+/// A second handle on the socket of a running stream: Ctrl-C shuts it down to end the
+/// stream. Holding our own descriptor (not a number copied from the reader's) means the
+/// shutdown can never hit a descriptor that was closed and reused meanwhile.
+static STREAM: Mutex<Option<Stream>> = Mutex::new(None);
+
+fn stream_slot() -> std::sync::MutexGuard<'static, Option<Stream>> {
+    STREAM.lock().unwrap_or_else(|p| p.into_inner())
+}
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 static INTERACTIVE: AtomicBool = AtomicBool::new(false);
 /// Set while `fg` reads stdin: Ctrl-C then ends the program like leaving foreground mode.
@@ -44,10 +49,9 @@ pub fn install_interrupt_handler(interactive: bool) {
             .stack_size(64 * 1024)
             .spawn(move || {
                 for _ in signals.forever() {
-                    let fd = STREAM_FD.load(Ordering::SeqCst);
-                    if fd >= 0 {
+                    if let Some(stream) = stream_slot().as_ref() {
                         INTERRUPTED.store(true, Ordering::SeqCst);
-                        let _ = nix::sys::socket::shutdown(fd, Shutdown::Both);
+                        stream.shutdown();
                     } else if let (true, Some((_, wake)), true) = (
                         FOREGROUND.load(Ordering::SeqCst),
                         FG_WAKE.get(),
@@ -102,13 +106,6 @@ fn wait_for_terminal_line() -> bool {
     }
 }
 
-fn stream_fd(stream: &Stream) -> i32 {
-    match stream {
-        Stream::Unix(s) => s.as_raw_fd(),
-        Stream::Tcp(s) => s.as_raw_fd(),
-    }
-}
-
 /// Streams `path` to stdout until the server closes or Ctrl-C.
 fn tailf(ctl: &mut Ctl, path: &str) -> CmdResult {
     ctl.output("==> Press Ctrl-C to exit <==");
@@ -128,7 +125,7 @@ fn tailf(ctl: &mut Ctl, path: &str) -> CmdResult {
         }
         Err(e) => return Err(e.into()),
     };
-    STREAM_FD.store(stream_fd(reader.get_ref()), Ordering::SeqCst);
+    *stream_slot() = reader.get_ref().try_clone().ok();
     let mut stdout = std::io::stdout();
     while let Some(data) = next_piece(&mut reader, chunked) {
         if stdout
@@ -139,7 +136,7 @@ fn tailf(ctl: &mut Ctl, path: &str) -> CmdResult {
             break;
         }
     }
-    STREAM_FD.store(-1, Ordering::SeqCst);
+    *stream_slot() = None;
     if INTERRUPTED.swap(false, Ordering::SeqCst) {
         ctl.output("");
     }
@@ -336,8 +333,9 @@ pub fn do_fg(ctl: &mut Ctl, arg: &str) -> CmdResult {
             .endpoint
             .get_stream(&format!("/logtail/{name}/{channel}"))
         {
-            let fd = stream_fd(reader.get_ref());
-            streams.push(fd);
+            if let Ok(handle) = reader.get_ref().try_clone() {
+                streams.push(handle);
+            }
             let _ = std::thread::Builder::new()
                 .stack_size(128 * 1024)
                 .spawn(move || {
@@ -391,9 +389,9 @@ pub fn do_fg(ctl: &mut Ctl, arg: &str) -> CmdResult {
     };
     FOREGROUND.store(false, Ordering::SeqCst);
     INTERRUPTED.store(false, Ordering::SeqCst);
-    for fd in streams {
-        // Shutting down our own stream sockets ends the output threads.
-        let _ = nix::sys::socket::shutdown(fd, Shutdown::Both);
+    // Our own handles on the stream sockets: shutting them down ends the output threads.
+    for stream in streams {
+        stream.shutdown();
     }
     if let Some(msg) = result {
         ctl.output(&msg);

@@ -58,6 +58,24 @@ pub enum Stream {
     Tcp(TcpStream),
 }
 
+impl Stream {
+    /// A second handle on the same socket (its own descriptor).
+    pub fn try_clone(&self) -> io::Result<Stream> {
+        Ok(match self {
+            Stream::Unix(s) => Stream::Unix(s.try_clone()?),
+            Stream::Tcp(s) => Stream::Tcp(s.try_clone()?),
+        })
+    }
+
+    /// Ends both directions, waking a reader blocked on another handle.
+    pub fn shutdown(&self) {
+        let _ = match self {
+            Stream::Unix(s) => s.shutdown(std::net::Shutdown::Both),
+            Stream::Tcp(s) => s.shutdown(std::net::Shutdown::Both),
+        };
+    }
+}
+
 impl Read for Stream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
@@ -127,15 +145,7 @@ impl Endpoint {
         request.extend_from_slice(body.as_bytes());
         stream.write_all(&request)?;
         let mut reader = BufReader::new(stream);
-        let (status, reason, headers) = read_head(&mut reader)?;
-        if status != 200 {
-            return Err(CallError::Http { status, reason });
-        }
-        let data = read_body(&mut reader, &headers)?;
-        match xmlrpc::parse_response(&data).map_err(CallError::Protocol)? {
-            Response::Value(v) => Ok(v),
-            Response::Fault { code, string } => Err(CallError::Fault { code, string }),
-        }
+        answer(&mut reader)
     }
 
     /// Starts `GET path` and returns the reader positioned at the body, with whether the body
@@ -225,24 +235,63 @@ fn read_head<R: BufRead>(r: &mut R) -> Result<(u16, String, Headers), CallError>
     }
 }
 
+/// Largest answer body accepted (a Python supervisord has no answer limit, so this is more
+/// generous than ours); memory grows with what arrives, never with what a header claims.
+pub const MAX_BODY: u64 = 256 * 1024 * 1024;
+
+/// Largest chunk of a chunked body accepted.
+const MAX_CHUNK: u64 = 16 * 1024 * 1024;
+
+fn too_large(what: &str) -> CallError {
+    CallError::Protocol(format!("{what} larger than {MAX_BODY} bytes"))
+}
+
 fn read_body<R: BufRead>(r: &mut R, headers: &Headers) -> Result<Vec<u8>, CallError> {
+    let mut body = Vec::new();
     if header(headers, "transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
-        let mut body = Vec::new();
         while let Some(chunk) = read_chunk(r)? {
             body.extend_from_slice(&chunk);
+            if body.len() as u64 > MAX_BODY {
+                return Err(too_large("answer"));
+            }
         }
         return Ok(body);
     }
-    let mut body = Vec::new();
-    match header(headers, "content-length").and_then(|v| v.parse::<u64>().ok()) {
-        Some(n) => {
-            r.take(n).read_to_end(&mut body)?;
+    let limit = match header(headers, "content-length") {
+        Some(v) => {
+            let n = v
+                .parse::<u64>()
+                .map_err(|_| CallError::Protocol(format!("bad Content-Length {v:?}")))?;
+            if n > MAX_BODY {
+                return Err(too_large("answer"));
+            }
+            n
         }
-        None => {
-            r.read_to_end(&mut body)?;
-        }
+        None => MAX_BODY + 1,
+    };
+    r.take(limit).read_to_end(&mut body)?;
+    if body.len() as u64 > MAX_BODY {
+        return Err(too_large("answer"));
     }
     Ok(body)
+}
+
+fn answer<R: BufRead>(r: &mut R) -> Result<Value, CallError> {
+    let (status, reason, headers) = read_head(r)?;
+    if status != 200 {
+        return Err(CallError::Http { status, reason });
+    }
+    let data = read_body(r, &headers)?;
+    match xmlrpc::parse_response(&data).map_err(CallError::Protocol)? {
+        Response::Value(v) => Ok(v),
+        Response::Fault { code, string } => Err(CallError::Fault { code, string }),
+    }
+}
+
+/// Parses an XML-RPC answer as `call` reads it: status line, headers, body, document. For
+/// the fuzz targets (the input is a whole answer as bytes).
+pub fn parse_answer(raw: &[u8]) -> Result<Value, CallError> {
+    answer(&mut io::BufReader::new(raw))
 }
 
 /// One chunk of a chunked body; `None` at the terminating zero-size chunk.
@@ -256,8 +305,20 @@ pub fn read_chunk<R: BufRead>(r: &mut R) -> Result<Option<Vec<u8>>, CallError> {
         while !read_line(r)?.is_empty() {}
         return Ok(None);
     }
-    let mut data = vec![0u8; size];
-    r.read_exact(&mut data)?;
+    if size as u64 > MAX_CHUNK {
+        return Err(CallError::Protocol(format!(
+            "chunk of {size} bytes is too large"
+        )));
+    }
+    // Grows with what arrives: a size line alone never makes us allocate.
+    let mut data = Vec::new();
+    r.take(size as u64).read_to_end(&mut data)?;
+    if data.len() != size {
+        return Err(CallError::Io(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "connection closed inside a chunk",
+        )));
+    }
     let _ = read_line(r)?;
     Ok(Some(data))
 }

@@ -24,6 +24,17 @@ pub use info::process_info_value;
 
 type RpcResult = Result<Value, Fault>;
 
+/// Largest answer a call may produce (system.multicall included); a larger one is a FAILED
+/// fault, so no request can make the daemon build an unbounded reply.
+pub const MAX_ANSWER: usize = 4 * 1024 * 1024;
+
+fn too_large(what: &str, bytes: usize) -> Fault {
+    let detail = format!(
+        "{what} would exceed the answer limit of {MAX_ANSWER} bytes ({bytes} or more); ask for less"
+    );
+    fault(faults::FAILED, &detail)
+}
+
 pub struct Rpc {
     backend: Arc<dyn Backend>,
 }
@@ -134,6 +145,16 @@ impl Rpc {
             return Err(bare(faults::SHUTDOWN_STATE));
         }
         (m.handler)(self, params)
+    }
+
+    /// [`Rpc::call`], with the answer limit applied to its result.
+    pub fn call_capped(&self, method: &str, params: &[Value]) -> RpcResult {
+        let value = self.call(method, params)?;
+        let size = super::protocol::xmlrpc::encoded_len(&value);
+        if size > MAX_ANSWER {
+            return Err(too_large("the answer", size));
+        }
+        Ok(value)
     }
 
     fn shutting_down(&self) -> bool {

@@ -40,9 +40,10 @@ impl Rpc {
         let calls = p[0]
             .as_array()
             .ok_or_else(|| bare(faults::INCORRECT_PARAMETERS))?;
-        let results = calls
-            .iter()
-            .map(|call| {
+        let mut size = 0usize;
+        let mut results = Vec::new();
+        for call in calls {
+            let result = {
                 let outcome = match call.get("methodName") {
                     _ if !matches!(call, Value::Struct(_)) => {
                         Err(bare(faults::INCORRECT_PARAMETERS))
@@ -66,8 +67,14 @@ impl Rpc {
                         ("faultString".into(), Value::str(f.string)),
                     ]),
                 }
-            })
-            .collect();
+            };
+            // Stop as soon as the answer is too large: the calls left are not made.
+            size = size.saturating_add(crate::ctl::protocol::xmlrpc::encoded_len(&result));
+            if size > super::MAX_ANSWER {
+                return Err(super::too_large("system.multicall's answer", size));
+            }
+            results.push(result);
+        }
         Ok(Value::Array(results))
     }
 }

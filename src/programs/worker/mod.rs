@@ -66,9 +66,10 @@ pub enum Command {
     },
     /// A signal supervisord received and passes on (to the group with stopasgroup).
     Forward(i32),
+    /// A duplicate of the write end of the program's stdin, for the caller to write to
+    /// (`programs::stdin::write_all`): the worker never waits on a slow reader.
     Stdin {
-        data: Vec<u8>,
-        reply: Reply,
+        reply: Sender<Result<OwnedFd, ProcessError>>,
     },
     /// supervisord is stopping: stop, never restart, BACKOFF turns FATAL.
     Shutdown,
@@ -85,7 +86,7 @@ impl Command {
     fn into_reply(self) -> Option<Reply> {
         match self {
             Command::Start { reply, .. } | Command::Stop { reply, .. } => reply,
-            Command::Signal { reply, .. } | Command::Stdin { reply, .. } => Some(reply),
+            Command::Signal { reply, .. } => Some(reply),
             _ => None,
         }
     }
@@ -243,6 +244,10 @@ impl ProcessHandle {
             let cmd = e.into_inner();
             // A start gets Supervisor's "cannot start" answer, which every client prints.
             let is_start = matches!(cmd, Command::Start { .. });
+            if let Command::Stdin { reply } = cmd {
+                let _ = reply.send(Err(ProcessError::worker_died(&self.namespec())));
+                return;
+            }
             if let Some(reply) = cmd.into_reply() {
                 let mut err = ProcessError::worker_died(&self.namespec());
                 if is_start {

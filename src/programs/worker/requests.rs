@@ -1,7 +1,7 @@
 //! The commands a worker serves and their answers: start, stop, signal, stdin, and the
 //! requests that wait for a state (`wait=True`).
 
-use nix::errno::Errno;
+use std::os::fd::OwnedFd;
 
 use crate::config::ServiceType;
 use crate::state::names::signal_name;
@@ -45,8 +45,8 @@ impl Worker {
                     let _ = self.kill(sig, self.cfg.stopasgroup);
                 }
             }
-            Command::Stdin { data, reply } => {
-                let _ = reply.send(self.write_stdin(&data));
+            Command::Stdin { reply } => {
+                let _ = reply.send(self.stdin_pipe());
             }
             Command::Shutdown => {
                 self.feed(Event::Shutdown);
@@ -112,30 +112,15 @@ impl Worker {
             .map_err(|e| ProcessError::new(ErrorKind::Failed, e.to_string()))
     }
 
-    pub(super) fn write_stdin(&mut self, data: &[u8]) -> Outcome {
+    pub(super) fn stdin_pipe(&mut self) -> Result<OwnedFd, ProcessError> {
         if self.pid == 0 || !self.m.state.is_running() {
             return Err(self.error(ErrorKind::NotRunning));
         }
         let Some(fd) = &self.stdin else {
             return Err(ProcessError::new(ErrorKind::NoFile, "None"));
         };
-        let mut off = 0;
-        while off < data.len() {
-            match nix::unistd::write(fd, &data[off..]) {
-                Ok(n) => off += n,
-                Err(Errno::EINTR) => continue,
-                Err(Errno::EPIPE) => {
-                    self.stdin = None;
-                    return Err(ProcessError::new(ErrorKind::NoFile, "None"));
-                }
-                Err(e) => {
-                    // A child that does not read its stdin must not stall us: drop the rest.
-                    log::debug!("stdin of {} not writable: {e}", self.cfg.name);
-                    break;
-                }
-            }
-        }
-        Ok(())
+        fd.try_clone()
+            .map_err(|e| ProcessError::new(ErrorKind::Failed, format!("stdin: {e}")))
     }
 
     pub(super) fn resolve_waiters(&mut self) {
