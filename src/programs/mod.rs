@@ -5,6 +5,7 @@
 
 pub mod capacity;
 pub mod command;
+pub mod container;
 pub mod dep_order;
 pub mod deps;
 pub mod dispatch;
@@ -18,4 +19,5 @@ pub mod worker;
 
 pub use engine::{Engine, Request};
 pub use error::{ErrorKind, Outcome, ProcessError, ProcessResult};
-pub use worker::{Command, Failure, ProcessHandle, Reply, Shared, StateChange};
+pub use container::CommandSpec;
+pub use worker::{Command, Failure, ProcessHandle, Reply, Role, Shared, StateChange};

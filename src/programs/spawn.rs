@@ -179,6 +179,8 @@ pub struct PipeSet {
     child_stdout: OwnedFd,
     child_stderr: Option<OwnedFd>,
     child_status: OwnedFd,
+    /// The child takes the terminal on its stdin as its foreground process group.
+    take_tty: bool,
 }
 
 fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
@@ -208,6 +210,7 @@ impl PipeSet {
             child_stdout,
             child_stderr,
             child_status,
+            take_tty: false,
         })
     }
 }
@@ -235,7 +238,24 @@ impl PipeSet {
             child_stdout: open(true)?,
             child_stderr: None,
             child_status,
+            take_tty: false,
         })
+    }
+
+    /// supervisord's own stdin, stdout and stderr for the child (the container's command);
+    /// the parent ends are /dev/null. When stdin is a terminal the child makes its process
+    /// group the terminal's foreground group, as tini's child does: that is what lets Ctrl-C
+    /// and job control reach it.
+    pub fn inherit() -> io::Result<PipeSet> {
+        use std::io::IsTerminal;
+        use std::os::fd::AsFd;
+        let mut set = PipeSet::null()?;
+        // Duplicates at fd 3 or above, close-on-exec (the child's dup2 onto 0-2 clears that).
+        set.child_stdin = io::stdin().as_fd().try_clone_to_owned()?;
+        set.child_stdout = io::stdout().as_fd().try_clone_to_owned()?;
+        set.child_stderr = Some(io::stderr().as_fd().try_clone_to_owned()?);
+        set.take_tty = io::stdin().is_terminal();
+        Ok(set)
     }
 }
 
@@ -252,6 +272,7 @@ struct ChildArgs<'a> {
     stdout: RawFd,
     stderr: Option<RawFd>,
     status: RawFd,
+    take_tty: bool,
 }
 
 /// Stack for the child between clone and exec (only the child setup runs on it).
@@ -321,6 +342,9 @@ extern "C" fn child_main(arg: *mut libc::c_void) -> libc::c_int {
     // the child execs or exits), and this function runs only as the entry of the cloned child.
     unsafe {
         let a = &*(arg as *const ChildArgs<'_>);
+        if a.take_tty {
+            take_terminal();
+        }
         child_exec(a.prep, a.stdin, a.stdout, a.stderr, a.status)
     }
 }
@@ -341,6 +365,7 @@ pub fn spawn_child(
         stdout: pipes.child_stdout.as_raw_fd(),
         stderr: pipes.child_stderr.as_ref().map(|f| f.as_raw_fd()),
         status: pipes.child_status.as_raw_fd(),
+        take_tty: pipes.take_tty,
     };
     let stack = ChildStack::new()?;
     // SAFETY: the stack top is inside the mapping (aligned down to 16 bytes), above its guard
@@ -482,6 +507,24 @@ unsafe fn close_other_fds(keep: RawFd, max_fd: i32) {
                 libc::close(fd);
             }
         }
+    }
+}
+
+/// Makes the child's own process group the foreground group of the terminal on fd 0. Runs
+/// before the signal mask is cleared: a background group calling tcsetpgrp would otherwise be
+/// stopped by SIGTTOU (a blocked SIGTTOU lets the call through). A failure (not our
+/// controlling terminal) leaves the terminal as it was, as tini does.
+///
+/// # Safety
+///
+/// Only in the cloned child, before `child_exec`, with every signal blocked (two
+/// async-signal-safe syscalls).
+unsafe fn take_terminal() {
+    // SAFETY: setpgid, getpid and tcsetpgrp are async-signal-safe syscalls on the calling
+    // process and fd 0; their failure is harmless (see above).
+    unsafe {
+        libc::setpgid(0, 0);
+        libc::tcsetpgrp(0, libc::getpid());
     }
 }
 

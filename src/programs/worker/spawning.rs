@@ -15,7 +15,7 @@ use super::super::machine::Event;
 use super::super::spawn::{
     exec_result, spawn_child, ChildPipes, Env, PipeSet, Prepared, SignalsBlocked, SpawnSpec,
 };
-use super::Worker;
+use super::{Role, Worker};
 
 impl Worker {
     pub(super) fn search_path(&self) -> Option<String> {
@@ -106,7 +106,12 @@ impl Worker {
                 )))
             }
         };
-        let pipes = match PipeSet::new(self.cfg.redirect_stderr) {
+        let pipes = if self.role == Role::Command {
+            PipeSet::inherit()
+        } else {
+            PipeSet::new(self.cfg.redirect_stderr)
+        };
+        let pipes = match pipes {
             Ok(p) => p,
             Err(e) if e.raw_os_error() == Some(libc::EMFILE) => {
                 return Err(self.spawnerr(format!("too many open files to spawn '{name}'")))
@@ -156,7 +161,9 @@ impl Worker {
     #[inline(never)]
     pub(super) fn spawned(&mut self, pid: i32, parent: ChildPipes, path: &Path) -> Event {
         self.pid = pid;
-        self.attach_output(pid, parent.stdin, parent.stdout);
+        if self.role != Role::Command {
+            self.attach_output(pid, parent.stdin, parent.stdout);
+        }
         if let Some(err) = parent.stderr {
             let sink = self
                 .stderr_sink
@@ -186,7 +193,7 @@ impl Worker {
     #[inline(never)]
     pub(super) fn attach_output(&mut self, pid: i32, stdin: OwnedFd, stdout: OwnedFd) {
         let bus = self.shared.events.as_ref();
-        if let (true, Some(bus)) = (self.listener, bus) {
+        if let (Role::Listener, Some(bus)) = (self.role, bus) {
             bus.attach_listener(&self.cfg.group, &self.cfg.name, pid, stdin, stdout);
             return;
         }
