@@ -11,7 +11,7 @@
 use std::cell::Cell;
 use std::io::IsTerminal;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::programs::{container, Command, Engine, Failure, ProcessHandle, Role};
 use crate::state::names::signal_name;
@@ -22,6 +22,9 @@ use super::command_opts::Settings;
 /// Exit status when the programs do not come up in time (or one gives up) and the command
 /// never starts.
 pub const SERVICES_FAILED: i32 = 1;
+
+/// How long the end of a stopped command may take to be reported.
+const REPORT_WAIT: Duration = Duration::from_secs(1);
 
 /// Command mode's state, kept by the main loop.
 pub struct CommandMode {
@@ -36,6 +39,8 @@ pub struct CommandMode {
     status: Cell<Option<i32>>,
     /// stdin is a terminal that the command takes over.
     tty: bool,
+    /// The command was asked to start (so its end will be reported).
+    started: Cell<bool>,
 }
 
 /// What the programs are up to, for the start of the command.
@@ -77,6 +82,7 @@ impl CommandMode {
             exit_signal: Cell::new(None),
             status: Cell::new(None),
             tty,
+            started: Cell::new(false),
         }
     }
 
@@ -154,6 +160,7 @@ impl CommandMode {
     fn start(&self, engine: &Engine) {
         let Some(p) = engine.command() else { return };
         log::info!("starting the command: {}", p.config.command);
+        self.started.set(true);
         p.send(Command::Start {
             reply: None,
             wait: false,
@@ -226,8 +233,13 @@ impl CommandMode {
         if let Some(s) = self.status.get() {
             return self.settings.exit_status(s);
         }
-        let ended = failures
-            .try_iter()
+        if !self.started.get() {
+            return status;
+        }
+        // The worker reports right after it publishes the stopped state that ended the
+        // shutdown's wait, so the report may be a moment behind: wait for it, bounded.
+        let until = Instant::now() + REPORT_WAIT;
+        let ended = std::iter::from_fn(|| failures.recv_deadline(until).ok())
             .find(|f| f.namespec == container::NAME)
             .map(|f| f.status);
         match ended {

@@ -151,7 +151,11 @@ pub fn start(
         notes.push(format!("Set uid to user {} succeeded", user.uid));
     }
     notes.extend(raise_limits(&config)?);
-    let daemon = !config.supervisord.nodaemon && !pid1;
+    if command.is_some() {
+        // stdout is the command's: supervisord's own lines go to stderr, like tini's.
+        logs::echo_to_stderr();
+    }
+    let daemon = !config.supervisord.nodaemon && !pid1 && command.is_none();
     // The log is opened first so that an unusable log file is reported on the terminal.
     init_logging(&config)?;
     log_startup(&config, &notes);
