@@ -390,45 +390,7 @@ fn a_program_named_main_is_refused() {
 
 /// Drives an interactive shell on a pseudo-terminal (Python's pty module): a `sleep` in the
 /// foreground, Ctrl-C, then a command that proves the shell survived, then `exit 5`.
-const PTY_SCRIPT: &str = r#"
-import os, pty, select, sys, time
-pid, fd = pty.fork()
-if pid == 0:
-    os.execvp(sys.argv[1], sys.argv[1:])
-out = b""
-def read_until(needle, secs):
-    global out
-    end = time.time() + secs
-    while needle not in out and time.time() < end:
-        r, _, _ = select.select([fd], [], [], 0.1)
-        if r:
-            try:
-                d = os.read(fd, 4096)
-            except OSError:
-                break
-            if not d:
-                break
-            out += d
-    return needle in out
-os.write(fd, b"echo rea''dy\n")
-assert read_until(b"ready", 10), out
-os.write(fd, b"sleep 30; echo sle''pt\n")
-time.sleep(0.5)
-t0 = time.time()
-os.write(fd, b"\x03")
-os.write(fd, b"echo ali''ve\n")
-alive = read_until(b"alive", 10)
-took = time.time() - t0
-os.write(fd, b"exit 5\n")
-while True:
-    try:
-        if not os.read(fd, 4096):
-            break
-    except OSError:
-        break
-_, st = os.waitpid(pid, 0)
-print("alive" if alive else "dead", round(took, 3), os.waitstatus_to_exitcode(st), b"slept" in out)
-"#;
+const PTY_SCRIPT: &str = include_str!("../docker/e2e/pty_shell.py");
 
 #[test]
 fn interactive_shell_ctrl_c_interrupts_the_foreground_job_only() {
