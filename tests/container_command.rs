@@ -164,7 +164,10 @@ fn plain_init_passes_the_exit_status_through() {
     let missing = run_plain(&dir, &["no-such-command-here"]);
     assert_eq!(missing.status.code(), Some(127));
     let err = String::from_utf8_lossy(&missing.stderr);
-    assert!(err.contains("can't find command 'no-such-command-here'"), "{err}");
+    assert!(
+        err.contains("can't find command 'no-such-command-here'"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -239,7 +242,11 @@ fn a_command_ignoring_sigterm_is_killed_after_main_stopwait() {
     let pidfile = dir.s("main.pid");
     let mut child = Command::new(SUPERVISORD)
         .args(["--main-stopwait", "1", "--", &prog])
-        .args([format!("pid={pidfile}"), "ignore-term".into(), "sleep=100".into()])
+        .args([
+            format!("pid={pidfile}"),
+            "ignore-term".into(),
+            "sleep=100".into(),
+        ])
         .current_dir(&dir.0)
         .stdin(Stdio::null())
         .spawn()
@@ -250,7 +257,10 @@ fn a_command_ignoring_sigterm_is_killed_after_main_stopwait() {
     let st = child.wait().unwrap();
     let took = t0.elapsed();
     assert_eq!(st.code(), Some(137), "killed by SIGKILL after 1 s");
-    assert!(took >= Duration::from_millis(900) && took < Duration::from_secs(4), "{took:?}");
+    assert!(
+        took >= Duration::from_millis(900) && took < Duration::from_secs(4),
+        "{took:?}"
+    );
 }
 
 #[test]
@@ -267,7 +277,10 @@ fn services_start_first_and_stop_after_the_command() {
     assert_eq!(c.wait_exit(15.0), Some(3), "{}", c.log());
     assert_eq!(c.file("svc.sig"), "TERM\n");
     let log = c.log();
-    let at = |needle: &str| log.find(needle).unwrap_or_else(|| panic!("no '{needle}' in {log}"));
+    let at = |needle: &str| {
+        log.find(needle)
+            .unwrap_or_else(|| panic!("no '{needle}' in {log}"))
+    };
     assert!(at("success: svc entered RUNNING") < at("spawned: 'main'"));
     assert!(at("exited: main (exit status 3") < at("stopped: svc"));
 }
@@ -285,7 +298,11 @@ fn sigterm_stops_the_command_first_then_the_programs_as_pid1() {
         &["{prog}", "record={dir}/main.sig", "sleep=100"],
         UNSHARE,
     );
-    assert!(wait_for(10.0, || c.dir.path("main.sig").exists()), "{}", c.log());
+    assert!(
+        wait_for(10.0, || c.dir.path("main.sig").exists()),
+        "{}",
+        c.log()
+    );
     let t0 = Instant::now();
     kill(c.target(true), libc::SIGTERM);
     // The command's status: testprog dies of the SIGTERM it records.
@@ -316,7 +333,11 @@ fn rewrite_passes_sigterm_as_sigquit() {
         ],
         &[],
     );
-    assert!(wait_for(10.0, || c.dir.path("main.sig").exists()), "{}", c.log());
+    assert!(
+        wait_for(10.0, || c.dir.path("main.sig").exists()),
+        "{}",
+        c.log()
+    );
     kill(c.pid(), libc::SIGTERM);
     // testprog records QUIT and sleeps on: SIGKILL after --main-stopwait.
     assert_eq!(c.wait_exit(10.0), Some(137), "{}", c.log());
@@ -332,14 +353,39 @@ fn status_shows_main_and_stopping_it_ends_supervisord() {
         &["{prog}", "pid={dir}/main.pid", "sleep=100"],
         &[],
     );
-    assert!(wait_for(10.0, || c.file("main.pid").ends_with('\n')), "{}", c.log());
+    assert!(
+        wait_for(10.0, || c.file("main.pid").ends_with('\n')),
+        "{}",
+        c.log()
+    );
     let out = c.ctl(&["status"]);
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
-        text.lines().any(|l| l.starts_with("main ") && l.contains("RUNNING")),
+        text.lines()
+            .any(|l| l.starts_with("main ") && l.contains("RUNNING")),
         "{text}"
     );
     assert!(text.lines().any(|l| l.starts_with("svc ")), "{text}");
+    // A reload restarts the programs of the config, not the command; `update` leaves it too.
+    let main_pid = c.file("main.pid").trim().to_string();
+    let pid_of = |c: &Container, name: &str| {
+        String::from_utf8_lossy(&c.ctl(&["pid", name]).stdout)
+            .trim()
+            .to_string()
+    };
+    let svc_pid = pid_of(&c, "svc");
+    assert_eq!(pid_of(&c, "main"), main_pid);
+    c.ctl(&["reload"]);
+    assert!(
+        wait_for(10.0, || {
+            let p = pid_of(&c, "svc");
+            p != svc_pid && p != "0" && !p.is_empty()
+        }),
+        "{}",
+        c.log()
+    );
+    c.ctl(&["update"]);
+    assert_eq!(pid_of(&c, "main"), main_pid, "{}", c.log());
     let out = c.ctl(&["stop", "main"]);
     assert_eq!(String::from_utf8_lossy(&out.stdout), "main: stopped\n");
     // testprog without handlers dies of the SIGTERM: 128 + 15.
@@ -378,7 +424,11 @@ fn a_service_that_gives_up_fails_the_container_at_once() {
     );
     assert_eq!(c.wait_exit(10.0), Some(1), "{}", c.log());
     assert!(!c.dir.path("main.pid").exists());
-    assert!(c.log().contains("broken entered FATAL state"), "{}", c.log());
+    assert!(
+        c.log().contains("broken entered FATAL state"),
+        "{}",
+        c.log()
+    );
 }
 
 #[test]
@@ -413,7 +463,12 @@ fn interactive_shell_ctrl_c_interrupts_the_foreground_job_only() {
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     let f: Vec<&str> = text.split_whitespace().collect();
-    assert_eq!(f.len(), 4, "{text} {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        f.len(),
+        4,
+        "{text} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(f[0], "alive", "the shell died of Ctrl-C");
     let took: f64 = f[1].parse().unwrap();
     assert!(took < 5.0, "Ctrl-C did not interrupt sleep 30 ({took} s)");

@@ -1,10 +1,10 @@
 //! supervisord's command line: Supervisor's options with Python `getopt` semantics (grouped
 //! short flags, `-cFILE`, unique long prefixes, `--`), its usage errors, plus `--check-config`.
 
+use super::command_opts::{self, CommandOptions};
 use crate::config::convert::{
     byte_size, count, existing_directory, existing_dirpath, logging_level, octal, unsigned,
 };
-use super::command_opts::{self, CommandOptions};
 use crate::config::{self, Config, ConfigError, Overrides};
 use crate::util::{write_stderr, write_stdout};
 use std::ffi::OsString;

@@ -128,9 +128,8 @@ impl Settings {
             None => from_env(ENV_MAIN_STOPWAIT, MAIN_STOPWAIT_SECS)?,
         };
         let to_group = o.to_group
-            || env(ENV_FORWARD_TO_GROUP).is_some_and(|v| {
-                matches!(v.to_lowercase().as_str(), "1" | "true" | "yes" | "on")
-            });
+            || env(ENV_FORWARD_TO_GROUP)
+                .is_some_and(|v| matches!(v.to_lowercase().as_str(), "1" | "true" | "yes" | "on"));
         let settings = Settings {
             spec: CommandSpec {
                 argv: o.argv.clone(),
@@ -256,7 +255,10 @@ mod tests {
         assert_eq!(s.spec.stopwaitsecs, 2);
         let bad = |k: &str| (k == ENV_WAIT_SERVICES).then(|| "soon".to_string());
         let e = Settings::resolve(&opts(&[]).unwrap(), &bad).unwrap_err();
-        assert!(e.starts_with("invalid value for SUPERVISORD_WAIT_SERVICES 'soon'"), "{e}");
+        assert!(
+            e.starts_with("invalid value for SUPERVISORD_WAIT_SERVICES 'soon'"),
+            "{e}"
+        );
     }
 
     #[test]

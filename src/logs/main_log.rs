@@ -231,7 +231,8 @@ pub fn init_main_log(cfg: &SupervisordConfig, nodaemon: bool) -> io::Result<()> 
     } else {
         (1, "/dev/stdout")
     };
-    let logs_to_echo = matches!(&cfg.logfile, MainLogFile::Path(p) if own_fd_number(p) == Some(echo_fd));
+    let logs_to_echo =
+        matches!(&cfg.logfile, MainLogFile::Path(p) if own_fd_number(p) == Some(echo_fd));
     let echo = if nodaemon && !cfg.silent && !logs_to_echo {
         StreamOut::open(Path::new(echo_path)).ok()
     } else {

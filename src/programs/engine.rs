@@ -389,7 +389,9 @@ impl Engine {
         self.waiting.clear();
         let groups = {
             let mut all = write(&self.groups);
-            let (gone, kept) = std::mem::take(&mut *all).into_iter().partition(|g| remove(g));
+            let (gone, kept) = std::mem::take(&mut *all)
+                .into_iter()
+                .partition(|g| remove(g));
             *all = kept;
             gone
         };

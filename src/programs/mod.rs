@@ -17,7 +17,7 @@ pub mod spawn;
 mod waiting;
 pub mod worker;
 
+pub use container::CommandSpec;
 pub use engine::{Engine, Request};
 pub use error::{ErrorKind, Outcome, ProcessError, ProcessResult};
-pub use container::CommandSpec;
 pub use worker::{Command, Failure, ProcessHandle, Reply, Role, Shared, StateChange};
