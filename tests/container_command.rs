@@ -264,6 +264,34 @@ fn a_command_ignoring_sigterm_is_killed_after_main_stopwait() {
 }
 
 #[test]
+fn forward_to_group_reaches_what_the_command_runs() {
+    if !no_default_config() {
+        return;
+    }
+    let dir = TempDir::new("cmdgroup");
+    let script = fill(
+        &dir,
+        "{prog} record={dir}/child.sig sleep=100; echo done >{dir}/sh.done",
+    );
+    let mut child = Command::new(SUPERVISORD)
+        .args(["--forward-to-group", "sh", "-c", &script])
+        .current_dir(&dir.0)
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    assert!(wait_for(10.0, || dir.path("child.sig").exists()));
+    // sh ignores WINCH; the program it runs in its process group records it.
+    kill(child.id() as i32, libc::SIGWINCH);
+    assert!(wait_for(5.0, || read(&dir.path("child.sig")) == "WINCH\n"));
+    // SIGTERM to the group: the program ends, sh has a TERM of its own and dies of it.
+    kill(child.id() as i32, libc::SIGTERM);
+    let st = child.wait().unwrap();
+    assert_eq!(st.code(), Some(143));
+    assert_eq!(read(&dir.path("child.sig")), "WINCH\nTERM\n");
+    assert!(!dir.path("sh.done").exists());
+}
+
+#[test]
 fn services_start_first_and_stop_after_the_command() {
     let dir = TempDir::new("cmdsvc");
     let mut c = Container::start(
