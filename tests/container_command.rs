@@ -309,7 +309,16 @@ fn services_start_first_and_stop_after_the_command() {
         log.find(needle)
             .unwrap_or_else(|| panic!("no '{needle}' in {log}"))
     };
-    assert!(at("success: svc entered RUNNING") < at("spawned: 'main'"));
+    // RUNNING after startsecs=1; the two workers' log lines may interleave, their times not.
+    let time_of = |needle: &str| {
+        let line = log.lines().find(|l| l.contains(needle)).unwrap_or("");
+        line_time(line).unwrap_or_else(|| panic!("no '{needle}' in {log}"))
+    };
+    let waited = time_of("spawned: 'main'") - time_of("spawned: 'svc'");
+    assert!(
+        waited >= 0.95,
+        "the command started {waited} s after svc: {log}"
+    );
     assert!(at("exited: main (exit status 3") < at("stopped: svc"));
 }
 
