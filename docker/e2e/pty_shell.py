@@ -6,7 +6,7 @@ Usage: pty_shell.py COMMAND [ARG...]   (COMMAND must end up running an interacti
 Runs COMMAND on a new pty, types `sleep 30; echo slept`, presses Ctrl-C, then `echo alive` and
 `exit 5`. Prints one line: `alive|dead SECONDS STATUS SLEPT`: whether the shell survived Ctrl-C,
 how long `alive` took to appear after Ctrl-C, COMMAND's exit status, and whether the interrupted
-list went on to `echo slept` (it must not). Used by tests/container_command.rs and
+list went on to `echo slept` (it must not). Used by tests/engine/container_command.rs and
 scripts/docker-e2e.sh.
 """
 import os, pty, select, sys, time

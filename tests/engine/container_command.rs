@@ -3,16 +3,26 @@
 //! signals passed on, `supervisorctl stop main`, the bounded wait for the programs, and an
 //! interactive shell on a terminal, as PID 1 of a pid namespace where that matters.
 
-mod engine_util;
-
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use engine_util::*;
+use crate::support::daemon::{descendants, line_time};
+use crate::support::supervisord::*;
+use crate::support::temp::TempDir;
+use crate::support::wait::wait_for;
 
 const SUPERVISORCTL: &str = env!("CARGO_BIN_EXE_supervisorctl");
 const UNSHARE: &[&str] = &["unshare", "--pid", "--fork", "--mount-proc"];
+
+/// A file in `dir`, as a path and as text for command lines.
+fn at(dir: &TempDir, name: &str) -> PathBuf {
+    dir.join(name)
+}
+
+fn text_at(dir: &TempDir, name: &str) -> String {
+    at(dir, name).display().to_string()
+}
 
 fn can_unshare() -> bool {
     Command::new("unshare")
@@ -32,7 +42,7 @@ fn fill(dir: &TempDir, text: &str) -> String {
 fn run_plain(dir: &TempDir, args: &[&str]) -> Output {
     let out = Command::new(SUPERVISORD)
         .args(args)
-        .current_dir(&dir.0)
+        .current_dir(dir)
         .stdin(Stdio::null())
         .output()
         .expect("run supervisord");
@@ -65,17 +75,17 @@ impl Container {
              supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n\n\
              [supervisorctl]\nserverurl=unix://{}\n\n{}",
             header(&dir),
-            dir.s("sd.sock"),
-            dir.s("sd.sock"),
+            text_at(&dir, "sd.sock"),
+            text_at(&dir, "sd.sock"),
             fill(&dir, programs)
         );
-        std::fs::write(dir.path("sd.conf"), conf).unwrap();
+        std::fs::write(at(&dir, "sd.conf"), conf).unwrap();
         let args: Vec<String> = args.iter().map(|a| fill(&dir, a)).collect();
         let mut cmd = Command::new(prefix.first().copied().unwrap_or(SUPERVISORD));
         if !prefix.is_empty() {
             cmd.args(&prefix[1..]).arg(SUPERVISORD);
         }
-        cmd.arg("-c").arg(dir.path("sd.conf")).args(&args);
+        cmd.arg("-c").arg(at(&dir, "sd.conf")).args(&args);
         cmd.stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());
@@ -105,11 +115,11 @@ impl Container {
     }
 
     fn log(&self) -> String {
-        read(&self.dir.path("sd.log"))
+        read(&at(&self.dir, "sd.log"))
     }
 
     fn file(&self, name: &str) -> String {
-        read(&self.dir.path(name))
+        read(&at(&self.dir, name))
     }
 
     fn wait_exit(&mut self, secs: f64) -> Option<i32> {
@@ -129,7 +139,7 @@ impl Container {
     fn ctl(&self, args: &[&str]) -> Output {
         Command::new(SUPERVISORCTL)
             .arg("-c")
-            .arg(self.dir.path("sd.conf"))
+            .arg(at(&self.dir, "sd.conf"))
             .args(args)
             .output()
             .expect("run supervisorctl")
@@ -181,8 +191,8 @@ fn plain_init_leaves_stdout_to_the_command() {
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "out\n");
     assert_eq!(String::from_utf8_lossy(&out.stderr), "err\n");
-    assert!(!dir.path("supervisord.log").exists());
-    assert!(!dir.path("supervisord.pid").exists());
+    assert!(!at(&dir, "supervisord.log").exists());
+    assert!(!at(&dir, "supervisord.pid").exists());
 }
 
 #[test]
@@ -192,13 +202,13 @@ fn plain_init_as_pid1_passes_signals_and_stops_within_its_bound() {
         return;
     }
     let dir = TempDir::new("cmdpid1");
-    let sig = dir.s("main.sig");
+    let sig = text_at(&dir, "main.sig");
     let prog = testprog().display().to_string();
     let mut child = Command::new(UNSHARE[0])
         .args(&UNSHARE[1..])
         .arg(SUPERVISORD)
         .args([&prog, &format!("record={sig}"), "sleep=100"])
-        .current_dir(&dir.0)
+        .current_dir(&*dir)
         .stdin(Stdio::null())
         .spawn()
         .unwrap();
@@ -206,7 +216,7 @@ fn plain_init_as_pid1_passes_signals_and_stops_within_its_bound() {
     let mut inner = 0;
     assert!(wait_for(10.0, || {
         inner = descendants(host).first().copied().unwrap_or(0);
-        inner != 0 && dir.path("main.sig").exists()
+        inner != 0 && at(&dir, "main.sig").exists()
     }));
     for s in [libc::SIGUSR1, libc::SIGHUP, libc::SIGUSR2, libc::SIGWINCH] {
         kill(inner, s);
@@ -217,7 +227,7 @@ fn plain_init_as_pid1_passes_signals_and_stops_within_its_bound() {
         v.sort();
         v.join(" ")
     };
-    let recorded = || read(&dir.path("main.sig"));
+    let recorded = || read(&at(&dir, "main.sig"));
     assert!(
         wait_for(5.0, || sorted(recorded()) == "HUP USR1 USR2 WINCH"),
         "{}",
@@ -239,7 +249,7 @@ fn a_command_ignoring_sigterm_is_killed_after_main_stopwait() {
     }
     let dir = TempDir::new("cmdstubborn");
     let prog = testprog().display().to_string();
-    let pidfile = dir.s("main.pid");
+    let pidfile = text_at(&dir, "main.pid");
     let mut child = Command::new(SUPERVISORD)
         .args(["--main-stopwait", "1", "--", &prog])
         .args([
@@ -247,11 +257,11 @@ fn a_command_ignoring_sigterm_is_killed_after_main_stopwait() {
             "ignore-term".into(),
             "sleep=100".into(),
         ])
-        .current_dir(&dir.0)
+        .current_dir(&*dir)
         .stdin(Stdio::null())
         .spawn()
         .unwrap();
-    assert!(wait_for(10.0, || read(&dir.path("main.pid")).ends_with('\n')));
+    assert!(wait_for(10.0, || read(&at(&dir, "main.pid")).ends_with('\n')));
     let t0 = Instant::now();
     kill(child.id() as i32, libc::SIGTERM);
     let st = child.wait().unwrap();
@@ -275,20 +285,20 @@ fn forward_to_group_reaches_what_the_command_runs() {
     );
     let mut child = Command::new(SUPERVISORD)
         .args(["--forward-to-group", "sh", "-c", &script])
-        .current_dir(&dir.0)
+        .current_dir(&*dir)
         .stdin(Stdio::null())
         .spawn()
         .unwrap();
-    assert!(wait_for(10.0, || dir.path("child.sig").exists()));
+    assert!(wait_for(10.0, || at(&dir, "child.sig").exists()));
     // sh ignores WINCH; the program it runs in its process group records it.
     kill(child.id() as i32, libc::SIGWINCH);
-    assert!(wait_for(5.0, || read(&dir.path("child.sig")) == "WINCH\n"));
+    assert!(wait_for(5.0, || read(&at(&dir, "child.sig")) == "WINCH\n"));
     // SIGTERM to the group: the program ends, sh has a TERM of its own and dies of it.
     kill(child.id() as i32, libc::SIGTERM);
     let st = child.wait().unwrap();
     assert_eq!(st.code(), Some(143));
-    assert_eq!(read(&dir.path("child.sig")), "WINCH\nTERM\n");
-    assert!(!dir.path("sh.done").exists());
+    assert_eq!(read(&at(&dir, "child.sig")), "WINCH\nTERM\n");
+    assert!(!at(&dir, "sh.done").exists());
 }
 
 #[test]
@@ -336,7 +346,7 @@ fn sigterm_stops_the_command_first_then_the_programs_as_pid1() {
         UNSHARE,
     );
     assert!(
-        wait_for(10.0, || c.dir.path("main.sig").exists()),
+        wait_for(10.0, || at(&c.dir, "main.sig").exists()),
         "{}",
         c.log()
     );
@@ -371,7 +381,7 @@ fn rewrite_passes_sigterm_as_sigquit() {
         &[],
     );
     assert!(
-        wait_for(10.0, || c.dir.path("main.sig").exists()),
+        wait_for(10.0, || at(&c.dir, "main.sig").exists()),
         "{}",
         c.log()
     );
@@ -441,7 +451,7 @@ fn the_wait_for_services_is_bounded() {
     let t0 = Instant::now();
     assert_eq!(c.wait_exit(10.0), Some(1), "{}", c.log());
     assert!(t0.elapsed() < Duration::from_secs(5));
-    assert!(!c.dir.path("main.pid").exists(), "the command must not run");
+    assert!(!at(&c.dir, "main.pid").exists(), "the command must not run");
     assert!(
         c.log()
             .contains("not starting the command: slow not RUNNING after 1 s"),
@@ -460,7 +470,7 @@ fn a_service_that_gives_up_fails_the_container_at_once() {
         &[],
     );
     assert_eq!(c.wait_exit(10.0), Some(1), "{}", c.log());
-    assert!(!c.dir.path("main.pid").exists());
+    assert!(!at(&c.dir, "main.pid").exists());
     assert!(
         c.log().contains("broken entered FATAL state"),
         "{}",
@@ -477,7 +487,7 @@ fn a_program_named_main_is_refused() {
 
 /// Drives an interactive shell on a pseudo-terminal (Python's pty module): a `sleep` in the
 /// foreground, Ctrl-C, then a command that proves the shell survived, then `exit 5`.
-const PTY_SCRIPT: &str = include_str!("../docker/e2e/pty_shell.py");
+const PTY_SCRIPT: &str = include_str!("../../docker/e2e/pty_shell.py");
 
 #[test]
 fn interactive_shell_ctrl_c_interrupts_the_foreground_job_only() {
@@ -487,14 +497,14 @@ fn interactive_shell_ctrl_c_interrupts_the_foreground_job_only() {
         return;
     }
     let dir = TempDir::new("cmdpty");
-    std::fs::write(dir.path("sd.conf"), header(&dir)).unwrap();
+    std::fs::write(at(&dir, "sd.conf"), header(&dir)).unwrap();
     let out = Command::new("python3")
         .arg("-c")
         .arg(PTY_SCRIPT)
         .args(UNSHARE)
         .arg(SUPERVISORD)
         .arg("-c")
-        .arg(dir.path("sd.conf"))
+        .arg(at(&dir, "sd.conf"))
         .args(["sh", "-i"])
         .output()
         .unwrap();
@@ -511,6 +521,6 @@ fn interactive_shell_ctrl_c_interrupts_the_foreground_job_only() {
     assert!(took < 5.0, "Ctrl-C did not interrupt sleep 30 ({took} s)");
     assert_eq!(f[2], "5", "supervisord's status is the shell's");
     assert_eq!(f[3], "False", "the interrupted list went on");
-    let log = read(&dir.path("sd.log"));
+    let log = read(&at(&dir, "sd.log"));
     assert!(log.contains("supervisord started with pid 1"), "{log}");
 }
