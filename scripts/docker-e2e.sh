@@ -15,6 +15,7 @@
 #   E2E_PROFILE   cargo profile for the image's binaries: release (default) or dev
 #   E2E_BIN_DIR   use static binaries from this directory instead of building them
 #   E2E_KEEP      set to 1 to keep failed containers for inspection
+#   E2E_ONLY      run only the checks whose function name matches this regex (e.g. check_cmd_)
 set -uo pipefail
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -43,6 +44,9 @@ fail() {
 check() {
     local name=$1 out=$WORK/check.out
     shift
+    if [ -n "${E2E_ONLY:-}" ] && ! grep -Eq "$E2E_ONLY" <<<"$1"; then
+        return 0
+    fi
     if "$@" >"$out" 2>&1; then
         pass "$name"
         sed -n 's/^measured: /    /p' "$out"
@@ -94,6 +98,7 @@ cleanup() {
         if [ "${E2E_KEEP:-0}" != 1 ]; then
             # Derived images first: they are children of the scratch image.
             timeout 60 docker image prune -f --filter "label=$LABEL" >/dev/null 2>&1
+            timeout 60 docker rmi -f "$PLAIN_IMAGE" "$SERVICES_IMAGE" >/dev/null 2>&1
             timeout 60 docker rmi -f "$IMAGE" "$SCRATCH_IMAGE" >/dev/null 2>&1
         fi
         # The base image is ours too; only remove it along with an engine we started.
@@ -552,6 +557,115 @@ check_service_types() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# The container's command: supervisord [options] [--] COMMAND
+
+PLAIN_IMAGE=supervisord-rs-e2e/cmd-plain:$RUN_ID
+SERVICES_IMAGE=supervisord-rs-e2e/cmd-services:$RUN_ID
+
+# build_cmd_image TAG DOCKERFILE_BODY: an image FROM the busybox image with the e2e programs in
+# /e2e and the given Dockerfile lines.
+build_cmd_image() {
+    local dir=$WORK/cmd-image
+    rm -rf "$dir" && mkdir -p "$dir" && cp -r "$REPO/docker/e2e" "$dir/e2e" || return 1
+    printf '[program:svc]\ncommand=/bin/sh /e2e/record.sh svc\nstdout_logfile=/dev/stdout\nstdout_logfile_maxbytes=0\n' \
+        >"$dir/svc.conf"
+    printf 'FROM %s\nLABEL %s\nCOPY e2e /e2e\n%s\n' "$IMAGE" "$LABEL" "$2" >"$dir/Dockerfile"
+    timeout 120 docker build --force-rm -q -t "$1" "$dir" 2>&1
+}
+
+# run_status IMAGE [ARGS...]: `docker run` (attached) and its exit status.
+run_status() {
+    local image=$1 rc=0
+    shift
+    timeout 60 docker run --rm --label "$LABEL" --network none "$image" "$@" >/dev/null 2>&1 || rc=$?
+    echo "$rc"
+}
+
+# expect_status WANT IMAGE [ARGS...]
+expect_status() {
+    local want=$1 got
+    shift
+    got=$(run_status "$@")
+    echo "measured: docker run $* -> exit $got"
+    [ "$got" = "$want" ] || { echo "docker run $*: exit $got, expected $want"; return 1; }
+}
+
+# tini-style: ENTRYPOINT ["supervisord"] + CMD, no config in the image.
+check_cmd_plain_init() {
+    local out
+    out=$(build_cmd_image "$PLAIN_IMAGE" 'RUN ["rm", "/etc/supervisord.conf"]
+ENTRYPOINT ["supervisord"]
+CMD ["sh", "-c", "exit 3"]') || { echo "build failed: $out"; return 1; }
+    expect_status 3 "$PLAIN_IMAGE" || return 1
+    expect_status 0 "$PLAIN_IMAGE" sh -c 'exit 0' || return 1
+    expect_status 137 "$PLAIN_IMAGE" sh -c 'kill -KILL $$' || return 1
+    out=$(timeout 60 docker run --rm --label "$LABEL" --network none "$PLAIN_IMAGE" \
+        cat /proc/1/comm 2>&1)
+    echo "$out"
+    [ "$out" = supervisord ] || { echo "expected PID 1 supervisord and nothing else on the output"; return 1; }
+}
+
+# s6-overlay-style: ENTRYPOINT ["supervisord", "--"] + CMD with a service from the config.
+check_cmd_services_first() {
+    local c out code signals
+    out=$(build_cmd_image "$SERVICES_IMAGE" 'COPY svc.conf /etc/supervisor/conf.d/
+ENTRYPOINT ["supervisord", "--"]
+CMD ["sh", "-c", "test -e /tmp/started-svc && exit 3"]') || { echo "build failed: $out"; return 1; }
+    c=$(cname cmd-services)
+    timeout 60 docker run --name "$c" --label "$LABEL" --network none "$SERVICES_IMAGE" >/dev/null 2>&1
+    code=$(exit_code "$c")
+    signals=$(file_in "$c" /tmp/signals)
+    echo "measured: exit code $code (the command exits 3 only if the service started first)"
+    [ "$code" = 3 ] || { echo "exit code $code, expected 3"; show_logs "$c"; return 1; }
+    [ "$signals" = "svc got TERM" ] || { echo "service not stopped with SIGTERM: '$signals'"; show_logs "$c"; return 1; }
+    logs_have "$c" 'stopped: svc \(exit status 0\)' || { echo "no graceful stop of svc in the log"; show_logs "$c"; return 1; }
+    remove_container cmd-services
+    expect_status 0 "$SERVICES_IMAGE" sh -c 'exit 0' || return 1
+    expect_status 137 "$SERVICES_IMAGE" sh -c 'kill -KILL $$'
+}
+
+# The stock image (ENTRYPOINT supervisord -n) with a CMD: docker stop's SIGTERM goes to the
+# command first, then the programs stop; the container exits with the command's status.
+check_cmd_docker_stop() {
+    local c elapsed code signals start
+    c=$(cname cmd-stop)
+    program svc "/bin/sh /e2e/record.sh svc" >"$WORK/cmd-stop.conf"
+    timeout 30 docker create --name "$c" --label "$LABEL" --network none "$IMAGE" \
+        /bin/sh /e2e/record.sh main >/dev/null \
+        && timeout 30 docker cp "$WORK/cmd-stop.conf" "$c:/etc/supervisor/conf.d/test.conf" \
+        && timeout 30 docker cp "$REPO/docker/e2e" "$c:/e2e" \
+        && timeout 30 docker start "$c" >/dev/null || { echo "could not start $c"; return 1; }
+    wait_alive "$c" 20 started "$c" svc main || { echo "svc and main did not start"; show_logs "$c"; return 1; }
+    wait_alive "$c" 20 all_running "$c" main svc || { echo "status:"; ctl "$c" status; return 1; }
+    start=$(now)
+    timeout 30 docker stop -t 10 "$c" >/dev/null || { echo "docker stop failed"; return 1; }
+    elapsed=$(elapsed_since "$start")
+    code=$(exit_code "$c")
+    signals=$(file_in "$c" /tmp/signals)
+    echo "measured: docker stop took ${elapsed}s (each side takes 1 s to stop), exit code $code"
+    echo "$signals"
+    [ "$signals" = "main got TERM
+svc got TERM" ] || { echo "expected main, then svc, to get SIGTERM"; show_logs "$c"; return 1; }
+    [ "$code" = 0 ] || { echo "exit code $code, expected the command's 0"; return 1; }
+    less_than "$elapsed" 5 || { echo "took ${elapsed}s, expected about 2 s"; return 1; }
+    remove_container cmd-stop
+}
+
+# docker run -it IMAGE sh: job control on the container's terminal.
+check_cmd_interactive() {
+    local out f
+    command -v python3 >/dev/null 2>&1 || { echo "python3 is needed to drive a pty"; return 1; }
+    out=$(timeout 60 python3 "$REPO/docker/e2e/pty_shell.py" docker run -it --rm --label "$LABEL" \
+        --network none "$IMAGE" sh 2>&1 | tail -n 1)
+    echo "measured: $out (alive, seconds from Ctrl-C to the next prompt's output, exit, slept)"
+    read -r -a f <<<"$out"
+    [ "${f[0]:-}" = alive ] || { echo "the shell did not survive Ctrl-C"; return 1; }
+    less_than "${f[1]:-99}" 5 || { echo "Ctrl-C did not interrupt sleep 30"; return 1; }
+    [ "${f[2]:-}" = 5 ] || { echo "docker run exited ${f[2]:-?}, expected the shell's 5"; return 1; }
+    [ "${f[3]:-}" = False ] || { echo "the interrupted list went on"; return 1; }
+}
+
+# ---------------------------------------------------------------------------------------------
 # Main
 
 setup() {
@@ -619,6 +733,14 @@ main() {
     check "essential program exits: the container exits with its status" \
         check_essential_exit_status
     check "oneshot job and notify service gate a dependent; status exits 0" check_service_types
+    check "ENTRYPOINT [supervisord] + CMD without config: a plain init, exit 3/0/137 passed through" \
+        check_cmd_plain_init
+    check "ENTRYPOINT [supervisord, --] + CMD: services first, stopped gracefully after, exit 3/0/137" \
+        check_cmd_services_first
+    check "docker stop with a CMD: SIGTERM to the command first, then the programs" \
+        check_cmd_docker_stop
+    check "docker run -it IMAGE sh: Ctrl-C interrupts sleep, not the shell; exit 5 passed through" \
+        check_cmd_interactive
 
     summary_and_exit
 }

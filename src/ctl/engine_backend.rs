@@ -194,6 +194,8 @@ impl Backend for EngineBackend {
             .engine
             .group_names()
             .iter()
+            // The container's command is no group of any config: `update` leaves it alone.
+            .filter(|n| !self.engine.is_command_group(n))
             .filter_map(|n| self.engine.group_config(n))
             .collect();
         let d = diff(&active, &new);

@@ -1,6 +1,7 @@
 //! supervisord's command line: Supervisor's options with Python `getopt` semantics (grouped
 //! short flags, `-cFILE`, unique long prefixes, `--`), its usage errors, plus `--check-config`.
 
+use super::command_opts::{self, CommandOptions};
 use crate::config::convert::{
     byte_size, count, existing_directory, existing_dirpath, logging_level, octal, unsigned,
 };
@@ -13,7 +14,13 @@ pub const VERSION: &str = "4.3.0";
 
 const HELP: &str = "supervisord -- run a set of applications as daemons.
 
-Usage: %s [options]
+Usage: %s [options] [--] [COMMAND [ARG...]]
+
+With a COMMAND (the first argument that is not an option), supervisord is the container's
+init for it: the programs of the config (if any is found) start first, then COMMAND runs as
+the process 'main' with supervisord's stdin/stdout/stderr (and terminal); when it ends, the
+programs are stopped and supervisord exits with its status (128+N after signal N). Without a
+config it is a plain init (like tini): reaping, signal forwarding, exit status.
 
 Options:
 -c/--configuration FILENAME -- configuration file path (searches if not given)
@@ -42,6 +49,18 @@ Options:
                              e.g. 'cumulative,callers')
 --check-config -- load and validate the configuration, print the processes it
                   defines (one line each) and exit (0 if valid, 2 if not)
+
+Options with a COMMAND:
+--wait-services SECS -- start COMMAND once every autostart program is RUNNING,
+                  waiting at most SECS (0: no limit; env SUPERVISORD_WAIT_SERVICES;
+                  default 60); past it supervisord stops everything and exits 1
+--main-stopwait SECS -- wait this long for COMMAND to stop before SIGKILL
+                  (env SUPERVISORD_MAIN_STOPWAIT; default 10)
+--forward-to-group -- signals go to COMMAND's process group, not only to its
+                  pid (tini -g; env SUPERVISORD_FORWARD_TO_GROUP=1)
+--rewrite FROM:TO -- pass signal FROM to COMMAND as signal TO, 0 to drop it
+                  (dumb-init --rewrite; numbers or names; repeatable)
+--remap-exit CODE -- exit 0 when COMMAND exits with CODE (tini -e; repeatable)
 
 ";
 
@@ -81,6 +100,8 @@ pub struct Options {
     pub profile_options: Option<String>,
     /// argv[0], used for the default config search (`<prefix>/etc/supervisord.conf`).
     pub argv0: Option<PathBuf>,
+    /// The container's command (positional arguments) and its options.
+    pub command: CommandOptions,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -134,6 +155,7 @@ fn long_opt(text: &str, args: &[String], i: &mut usize) -> Result<(String, Strin
     };
     let candidates: Vec<&str> = LONG
         .iter()
+        .chain(command_opts::LONG)
         .copied()
         .filter(|o| o.starts_with(name))
         .collect();
@@ -238,15 +260,10 @@ pub fn parse(args: Vec<OsString>) -> Result<CliAction, UsageError> {
         .into_iter()
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
+    // getopt stops at the first non-option: the rest is the command with its own options.
     let (opts, positional) = getopt(&args)?;
-    if !positional.is_empty() {
-        let items: Vec<String> = positional.iter().map(|p| repr(p)).collect();
-        return Err(usage(format!(
-            "positional arguments are not supported: [{}]",
-            items.join(", ")
-        )));
-    }
     let mut o = Options::default();
+    o.command.argv = positional;
     let mut seen: Vec<&str> = Vec::new();
     let mut check = false;
     for (opt, value) in &opts {
@@ -257,7 +274,7 @@ pub fn parse(args: Vec<OsString>) -> Result<CliAction, UsageError> {
             _ => {}
         }
         let invalid = |m: String| usage(format!("invalid value for {opt} {}: {m}", repr(value)));
-        if seen.contains(&name) {
+        if seen.contains(&name) && !command_opts::repeatable(name) {
             return Err(usage(format!(
                 "conflicting command line option {}",
                 repr(opt)
@@ -285,8 +302,18 @@ pub fn parse(args: Vec<OsString>) -> Result<CliAction, UsageError> {
             "minfds" => ov.minfds = Some(unsigned(value).map_err(invalid)?),
             "minprocs" => ov.minprocs = Some(unsigned(value).map_err(invalid)?),
             "profile_options" => o.profile_options = Some(value.clone()),
-            _ => return Err(usage(format!("option {opt} not recognized"))),
+            _ => {
+                if !o.command.set(name, value).map_err(invalid)? {
+                    return Err(usage(format!("option {opt} not recognized")));
+                }
+            }
         }
+    }
+    if o.command.argv.is_empty() && o.command.any_option() {
+        return Err(usage(
+            "the options --wait-services, --main-stopwait, --forward-to-group, --rewrite and \
+             --remap-exit need a command: supervisord [options] -- COMMAND [ARG...]",
+        ));
     }
     Ok(if check {
         CliAction::CheckConfig(o)
@@ -309,20 +336,26 @@ const ROOT_SEARCH_WARNING: &str = "UserWarning: Supervisord is running as root a
 file in default locations (including its current working directory); you probably want to specify a \"-c\" argument \
 specifying an absolute path to a configuration file for improved security.";
 
-/// The config file to use: `-c`, else the first file of the default search list.
-fn config_path(opts: &Options) -> Result<PathBuf, ConfigError> {
+/// The config file to use: `-c`, else the first file of the default search list. `None`:
+/// there is a command and no config, so supervisord is a plain init.
+fn config_path(opts: &Options) -> Result<Option<PathBuf>, ConfigError> {
     if let Some(c) = &opts.configfile {
-        return Ok(c.clone());
+        return Ok(Some(c.clone()));
     }
     let argv0 = opts
         .argv0
         .clone()
         .or_else(|| std::env::args_os().next().map(PathBuf::from))
         .unwrap_or_default();
+    let found = config::search_default(&argv0);
+    if !opts.command.argv.is_empty() && found.is_none() {
+        return Ok(None);
+    }
+    // With a command, only a config that is used is worth the warning.
     if nix::unistd::getuid().is_root() {
         write_stderr(&format!("{ROOT_SEARCH_WARNING}\n"));
     }
-    config::search_default(&argv0).ok_or_else(|| {
+    found.map(Some).ok_or_else(|| {
         let paths: Vec<String> = config::search_paths(&argv0).iter().map(|p| p.display().to_string()).collect();
         ConfigError::plain(format!(
             "No config file found at default paths ({}); use the -c option to specify a config file at a different path",
@@ -333,7 +366,11 @@ fn config_path(opts: &Options) -> Result<PathBuf, ConfigError> {
 
 /// Finds and loads the config, then applies the command line over it.
 pub fn load_config(opts: &Options) -> Result<Config, ConfigError> {
-    let path = config_path(opts)?;
+    let Some(path) = config_path(opts)? else {
+        let mut config = command_opts::builtin_config();
+        opts.overrides.apply(&mut config);
+        return Ok(config);
+    };
     let env: Vec<(String, String)> = std::env::vars_os()
         .map(|(k, v)| {
             (
@@ -511,7 +548,7 @@ mod tests {
             p(&["--check-config", "-c", "x"]),
             Ok(CliAction::CheckConfig(_))
         ));
-        assert!(help_text("/bin/sd").contains("Usage: /bin/sd [options]"));
+        assert!(help_text("/bin/sd").contains("Usage: /bin/sd [options] [--] [COMMAND [ARG...]]"));
     }
 
     #[test]
@@ -527,10 +564,6 @@ mod tests {
         assert_eq!(
             e(&["--nodaemon=1"]),
             "option --nodaemon must not have an argument"
-        );
-        assert_eq!(
-            e(&["foo"]),
-            "positional arguments are not supported: ['foo']"
         );
         assert_eq!(e(&["-n", "-n"]), "conflicting command line option '-n'");
         assert_eq!(
@@ -557,10 +590,53 @@ mod tests {
 
     #[test]
     fn double_dash_ends_options() {
+        let o = run(&["-n", "--", "-x"]);
+        assert_eq!(o.command.argv, vec!["-x"]);
+        assert_eq!(o.overrides.nodaemon, Some(true));
+    }
+
+    #[test]
+    fn the_first_non_option_starts_the_command() {
+        let o = run(&["-n", "sh", "-c", "exit 3", "--", "-n"]);
+        assert_eq!(o.command.argv, vec!["sh", "-c", "exit 3", "--", "-n"]);
+        let o = run(&["nginx", "-g", "daemon off;"]);
+        assert_eq!(o.command.argv, vec!["nginx", "-g", "daemon off;"]);
+        assert_eq!(o.overrides.nodaemon, None);
+    }
+
+    #[test]
+    fn command_options() {
+        let o = run(&[
+            "--rewrite",
+            "15:3",
+            "--rewrite=USR1:0",
+            "--remap-exit",
+            "143",
+            "--wait-services=5",
+            "--forward-to-group",
+            "--main-stopwait",
+            "2",
+            "--",
+            "sh",
+        ]);
+        assert_eq!(o.command.rewrite, vec![(15, 3), (libc::SIGUSR1, 0)]);
+        assert_eq!(o.command.remap_exit, vec![143]);
+        assert_eq!(o.command.wait_services, Some(5));
+        assert_eq!(o.command.main_stopwait, Some(2));
+        assert!(o.command.to_group);
+        let e = |args: &[&str]| p(args).unwrap_err().0;
+        assert!(e(&["--rewrite", "15:3"]).contains("need a command"));
         assert_eq!(
-            p(&["-n", "--", "-x"]).unwrap_err().0,
-            "positional arguments are not supported: ['-x']"
+            e(&["--remap-exit", "300", "sh"]),
+            "invalid value for --remap-exit '300': 300 is not an exit code (0 to 255)"
         );
+        assert_eq!(
+            e(&["--wait-services", "1", "--wait-services", "2", "sh"]),
+            "conflicting command line option '--wait-services'"
+        );
+        // Supervisor's unique prefixes still work.
+        assert_eq!(run(&["--si"]).overrides.silent, Some(true));
+        assert_eq!(run(&["--co=/a"]).configfile, Some(PathBuf::from("/a")));
     }
 
     #[test]

@@ -58,6 +58,9 @@ fn guarded<T>(rt: &mut Runtime, f: impl FnOnce(&mut Runtime) -> T) -> Option<T> 
 
 /// Serves and reloads until an exit is asked for; returns the exit status asked for.
 fn serve_and_reload(rt: &mut Runtime) -> i32 {
+    if let Some(status) = rt.command.as_ref().and_then(|c| c.begin(&rt.engine)) {
+        return status;
+    }
     loop {
         match serve(rt) {
             Outcome::Exit(status) => return status,
@@ -92,8 +95,18 @@ fn serve(rt: &Runtime) -> Outcome {
             Some(t) => at(t),
             None => never(),
         };
+        // The bound on the wait for the programs before the container's command starts.
+        let command_timer = match rt.command.as_ref().and_then(|c| c.deadline()) {
+            Some(t) => at(t),
+            None => never(),
+        };
         select! {
             recv(trim_timer) -> _ => trim_if_settled(rt),
+            recv(command_timer) -> _ => {
+                if let Some(status) = rt.command.as_ref().and_then(|c| c.timed_out(&rt.engine)) {
+                    return Outcome::Exit(status);
+                }
+            }
             recv(rt.notices) -> n => match n {
                 Ok(Notice::Signal(sig)) => {
                     if let Some(outcome) = on_signal(rt, sig) {
@@ -116,10 +129,17 @@ fn serve(rt: &Runtime) -> Outcome {
                     rt.engine.release_held();
                 }
                 rt.engine.waiting.release(&rt.engine.all());
+                if let Some(status) = rt.command.as_ref().and_then(|c| c.check(&rt.engine)) {
+                    return Outcome::Exit(status);
+                }
                 schedule_trim(rt);
             }
             recv(rt.failures) -> f => {
                 if let Ok(f) = f {
+                    if let Some(status) = rt.command.as_ref().and_then(|c| c.ended(&rt.engine, &f)) {
+                        log::info!("the command ended (status {}): shutting down", f.status);
+                        return Outcome::Exit(status);
+                    }
                     log::warn!(
                         "essential program {} ended for good (status {}): shutting down",
                         f.namespec,
@@ -185,7 +205,15 @@ fn on_signal(rt: &Runtime, sig: i32) -> Option<Outcome> {
     match sig {
         libc::SIGTERM | libc::SIGINT | libc::SIGQUIT => {
             log::warn!("received {} indicating exit request", signal_name(sig));
+            if let Some(c) = &rt.command {
+                c.exit_requested(sig);
+            }
             Some(Outcome::Exit(0))
+        }
+        // In command mode every other signal belongs to the command.
+        _ if rt.command.is_some() => {
+            forward(rt, sig);
+            None
         }
         libc::SIGHUP => {
             log::warn!("received SIGHUP indicating restart request");
@@ -224,7 +252,8 @@ fn reload(rt: &mut Runtime, config: Box<crate::config::Config>) -> bool {
     if stop_all(rt, false) {
         return true;
     }
-    rt.engine.clear();
+    // The container's command keeps running across a reload.
+    rt.engine.clear_programs();
     close_server(rt);
     let config = Arc::new(*config);
     rt.engine.set_config(config.clone());
@@ -254,6 +283,13 @@ fn reload(rt: &mut Runtime, config: Box<crate::config::Config>) -> bool {
 fn finish(rt: &mut Runtime, status: i32) -> i32 {
     rt.engine.set_state(SupervisorState::Shutdown);
     stop_all(rt, true);
+    let status = match &rt.command {
+        Some(c) => {
+            c.reclaim_terminal();
+            c.final_status(&rt.failures, status, rt.rpc_shutdown.get())
+        }
+        None => status,
+    };
     rt.engine.clear();
     close_server(rt);
     end_descendants(rt);

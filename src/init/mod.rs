@@ -20,8 +20,12 @@
 //! - A panic in the signal thread or the main loop stops every program and exits 70; shutdown
 //!   is bounded per level (slowest `stopwaitsecs` + `shutdown_grace`), and a second exit
 //!   request ends supervisord within a second.
+//! - `supervisord [options] [--] COMMAND [ARG...]` runs a container's command after the
+//!   programs are up and exits with its status (Supervisor refuses positional arguments).
 
 pub mod cli;
+mod command;
+pub mod command_opts;
 mod faults;
 mod mainloop;
 mod shutdown;
@@ -50,14 +54,36 @@ pub fn supervisord_main(argv0: &str, argv: Vec<std::ffi::OsString>) -> i32 {
             return 2;
         }
     };
+    let command = if opts.command.argv.is_empty() {
+        None
+    } else {
+        let env = |k: &str| std::env::var(k).ok();
+        match command_opts::Settings::resolve(&opts.command, &env) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                cli::print_usage_error(argv0, &e);
+                return 2;
+            }
+        }
+    };
     let loader: Loader = Box::new(move || cli::load_config(&opts).map_err(|e| e.to_string()));
-    run(argv0, Arc::new(config), loader)
+    run_with(argv0, Arc::new(config), loader, command)
 }
 
 /// Runs supervisord with a loaded configuration until shutdown; returns the exit status.
 /// Start-up failures are usage errors (status 2), reported like Supervisor's.
 pub fn run(argv0: &str, config: Arc<Config>, loader: Loader) -> i32 {
-    let mut rt = match startup::start(config, loader) {
+    run_with(argv0, config, loader, None)
+}
+
+/// [`run`] with the container's command, if there is one.
+pub fn run_with(
+    argv0: &str,
+    config: Arc<Config>,
+    loader: Loader,
+    command: Option<command_opts::Settings>,
+) -> i32 {
+    let mut rt = match startup::start(config, loader, command) {
         Ok(rt) => rt,
         Err(msg) => {
             cli::print_usage_error(argv0, &msg);

@@ -12,6 +12,7 @@ use crate::programs::{Command, ProcessHandle};
 use crate::reaper::Notice;
 use crate::state::names::signal_name;
 
+use super::command::is_command;
 use super::signals::{forward, reopen_logs};
 use super::startup::Runtime;
 use super::system;
@@ -33,6 +34,11 @@ fn on_signal(rt: &Runtime, sig: i32) -> Interrupt {
     if is_exit_signal(sig) {
         log::warn!("received {} indicating exit request", signal_name(sig));
         return Interrupt::Hurry;
+    }
+    if rt.command.is_some() {
+        // Command mode: HUP and USR2 are the command's too.
+        forward(rt, sig);
+        return Interrupt::None;
     }
     match sig {
         libc::SIGHUP => {
@@ -110,7 +116,10 @@ fn reap_tick(rt: &Runtime) -> crossbeam_channel::Receiver<Instant> {
 /// Returns whether an exit has been asked for (a reload that gets one ends in shutdown).
 pub fn stop_all(rt: &Runtime, mut exiting: bool) -> bool {
     let engine = &rt.engine;
-    let all = engine.all();
+    // A reload (not exiting) leaves the container's command running.
+    let reloading = !exiting;
+    let stops = move |p: &Arc<ProcessHandle>| !(reloading && is_command(p));
+    let all: Vec<_> = engine.all().into_iter().filter(stops).collect();
     if let Some(bus) = engine.events() {
         bus.publish(crate::events::Event::SupervisorStopping);
     }
@@ -118,9 +127,10 @@ pub fn stop_all(rt: &Runtime, mut exiting: bool) -> bool {
         p.send(Command::Freeze);
     }
     let mut next_report = Instant::now();
-    for level in engine.levels_descending() {
+    let levels = engine.levels_descending().into_iter();
+    for level in levels.map(|l| l.into_iter().filter(stops).collect::<Vec<_>>()) {
         for p in &level {
-            p.send(Command::Shutdown);
+            p.send(shutdown_command(rt, p));
             if rt.hurry.get().is_some() {
                 p.send(Command::Kill);
             }
@@ -164,6 +174,14 @@ pub fn stop_all(rt: &Runtime, mut exiting: bool) -> bool {
         }
     }
     exiting
+}
+
+/// The stop request for `p`: the container's command gets the signal that asked for the exit.
+fn shutdown_command(rt: &Runtime, p: &Arc<ProcessHandle>) -> Command {
+    match &rt.command {
+        Some(c) if is_command(p) => c.shutdown_command(),
+        _ => Command::Shutdown,
+    }
 }
 
 /// How the leftovers are found and signalled. As PID 1 every process of the namespace is a

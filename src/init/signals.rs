@@ -20,8 +20,13 @@ pub fn reopen_logs(rt: &Runtime) {
     log::info!("supervisord logreopen");
 }
 
-/// Passes a signal supervisord received on to every running program.
+/// Passes a signal supervisord received on to every running program (in command mode: to
+/// the command only).
 pub fn forward(rt: &Runtime, sig: i32) {
+    if let Some(c) = &rt.command {
+        c.forward(&rt.engine, sig);
+        return;
+    }
     log::debug!(
         "received {}, passing it on to the running programs",
         signal_name(sig)

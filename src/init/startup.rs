@@ -14,6 +14,8 @@ use crate::logs::{self, OutputPump};
 use crate::programs::{Failure, Shared, StateChange};
 use crate::reaper::{self, Notice, Reaper};
 
+use super::command::CommandMode;
+use super::command_opts::Settings;
 use super::system;
 use crate::config::Loader;
 use crate::ctl::engine_backend::EngineBackend;
@@ -43,6 +45,8 @@ pub struct Runtime {
     pub fault: std::cell::Cell<bool>,
     /// A second exit request came: everything must be over by this instant.
     pub hurry: std::cell::Cell<Option<std::time::Instant>>,
+    /// The container's command (`supervisord -- CMD`), when there is one.
+    pub command: Option<CommandMode>,
 }
 
 const ROOT_WARNING: &str = "Supervisor is running as root.  Privileges were not dropped because \
@@ -91,7 +95,9 @@ fn init_logging(config: &Config) -> Result<(), String> {
 
 /// Logs the start-up lines Supervisor prints (again on every reload).
 pub fn log_startup(config: &Config, extra: &[String]) {
-    if nix::unistd::getuid().is_root() && config.supervisord.user.is_none() {
+    // A plain init (a command, no config) has no file to set `user=` in: root is its job.
+    let plain_init = super::command_opts::is_builtin(config);
+    if nix::unistd::getuid().is_root() && config.supervisord.user.is_none() && !plain_init {
         log::error!(target: "crit", "{ROOT_WARNING}");
     }
     for line in extra {
@@ -102,13 +108,39 @@ pub fn log_startup(config: &Config, extra: &[String]) {
     }
 }
 
+/// The container's command takes the name `main`: a config group of that name would clash.
+fn check_command_name(config: &Config) -> Result<(), String> {
+    let name = crate::programs::container::NAME;
+    if config.groups.iter().any(|g| g.name == name) {
+        return Err(format!(
+            "the command runs as the process '{name}': rename the group or program '{name}' \
+             of {}",
+            config.source.display()
+        ));
+    }
+    Ok(())
+}
+
 /// Brings everything up; an `Err` is a usage-level error (exit status 2).
-pub fn start(config: Arc<Config>, loader: Loader) -> Result<Runtime, String> {
+pub fn start(
+    config: Arc<Config>,
+    loader: Loader,
+    command: Option<Settings>,
+) -> Result<Runtime, String> {
     super::faults::install_panic_hook();
     system::limit_malloc_arenas();
     system::ensure_std_fds();
     system::ignore_sigpipe();
     let pid1 = system::is_pid1();
+    let command = command.map(CommandMode::new);
+    if let Some(c) = &command {
+        check_command_name(&config)?;
+        // The command takes the terminal's foreground: supervisord, in the background
+        // then, must not be stopped when it logs to the terminal.
+        if c.has_tty() && !pid1 {
+            system::ignore_job_control();
+        }
+    }
     if pid1 {
         system::ignore_job_control();
     }
@@ -119,7 +151,11 @@ pub fn start(config: Arc<Config>, loader: Loader) -> Result<Runtime, String> {
         notes.push(format!("Set uid to user {} succeeded", user.uid));
     }
     notes.extend(raise_limits(&config)?);
-    let daemon = !config.supervisord.nodaemon && !pid1;
+    if command.is_some() {
+        // stdout is the command's: supervisord's own lines go to stderr, like tini's.
+        logs::echo_to_stderr();
+    }
+    let daemon = !config.supervisord.nodaemon && !pid1 && command.is_none();
     // The log is opened first so that an unusable log file is reported on the terminal.
     init_logging(&config)?;
     log_startup(&config, &notes);
@@ -168,9 +204,12 @@ pub fn start(config: Arc<Config>, loader: Loader) -> Result<Runtime, String> {
         log::error!(target: "crit", "{e}");
         e
     })?;
-    let pidfile = config.supervisord.pidfile.clone();
-    if let Err(e) = system::write_pidfile(&pidfile) {
-        log::error!("could not write pidfile {}: {e}", pidfile.display());
+    // An empty path: the built-in config of a plain init, which writes none.
+    let pidfile = Some(config.supervisord.pidfile.clone()).filter(|p| !p.as_os_str().is_empty());
+    if let Some(pidfile) = &pidfile {
+        if let Err(e) = system::write_pidfile(pidfile) {
+            log::error!("could not write pidfile {}: {e}", pidfile.display());
+        }
     }
     if !config.supervisord.nocleanup {
         logs::cleanup_auto_logs(
@@ -179,6 +218,11 @@ pub fn start(config: Arc<Config>, loader: Loader) -> Result<Runtime, String> {
         );
     }
     log::info!("supervisord started with pid {}", std::process::id());
+    if let Some(c) = &command {
+        engine
+            .add_command(&c.settings.spec)
+            .map_err(|e| format!("could not set up the command: {e}"))?;
+    }
     start_groups(&engine, &config);
     Ok(Runtime {
         engine,
@@ -190,13 +234,14 @@ pub fn start(config: Arc<Config>, loader: Loader) -> Result<Runtime, String> {
         loader,
         pid1,
         subreaper,
-        pidfile: Some(pidfile),
+        pidfile,
         server: Some(server),
         last_trim: std::cell::Cell::new(None),
         trim_at: std::cell::Cell::new(None),
         rpc_shutdown: std::cell::Cell::new(false),
         fault: std::cell::Cell::new(false),
         hurry: std::cell::Cell::new(None),
+        command,
     })
 }
 

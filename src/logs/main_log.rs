@@ -43,6 +43,14 @@ struct MainLog {
 
 /// `None` until configured: messages go to stderr.
 static STATE: Mutex<Option<MainLog>> = Mutex::new(None);
+/// The foreground copy of the main log goes to stderr instead of stdout (set when stdout
+/// belongs to a container's command, whose output it must not mix with).
+static ECHO_TO_STDERR: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Sends the foreground copy of the main log to stderr from the next [`init_main_log`] on.
+pub fn echo_to_stderr() {
+    ECHO_TO_STDERR.store(true, std::sync::atomic::Ordering::Relaxed);
+}
 static LOGGER: MainLogger = MainLogger;
 
 fn state() -> MutexGuard<'static, Option<MainLog>> {
@@ -193,10 +201,6 @@ pub fn init_stderr_log() {
     }
 }
 
-fn is_own_stdout(path: &Path) -> bool {
-    own_fd_number(path) == Some(1)
-}
-
 fn open_target(cfg: &SupervisordConfig) -> io::Result<(Target, Option<PathBuf>)> {
     let p = match &cfg.logfile {
         MainLogFile::Syslog => {
@@ -221,9 +225,16 @@ fn open_target(cfg: &SupervisordConfig) -> io::Result<(Target, Option<PathBuf>)>
 pub fn init_main_log(cfg: &SupervisordConfig, nodaemon: bool) -> io::Result<()> {
     init_stderr_log();
     let (target, path) = open_target(cfg)?;
-    let logs_to_stdout = matches!(&cfg.logfile, MainLogFile::Path(p) if is_own_stdout(p));
-    let echo = if nodaemon && !cfg.silent && !logs_to_stdout {
-        StreamOut::open(Path::new("/dev/stdout")).ok()
+    let to_stderr = ECHO_TO_STDERR.load(std::sync::atomic::Ordering::Relaxed);
+    let (echo_fd, echo_path) = if to_stderr {
+        (2, "/dev/stderr")
+    } else {
+        (1, "/dev/stdout")
+    };
+    let logs_to_echo =
+        matches!(&cfg.logfile, MainLogFile::Path(p) if own_fd_number(p) == Some(echo_fd));
+    let echo = if nodaemon && !cfg.silent && !logs_to_echo {
+        StreamOut::open(Path::new(echo_path)).ok()
     } else {
         None
     };

@@ -45,8 +45,8 @@ mod transform;
 
 pub use auto::{cleanup_auto_logs, is_auto_log_name};
 pub use main_log::{
-    clear_main_log, format_line as format_main_log_line, init_main_log, init_stderr_log,
-    level_name, log_panic, main_log_path, reopen_main_log,
+    clear_main_log, echo_to_stderr, format_line as format_main_log_line, init_main_log,
+    init_stderr_log, level_name, log_panic, main_log_path, reopen_main_log,
 };
 pub use pump::OutputPump;
 pub use sink::{Filter, Observer, Sink, SinkSpec};

@@ -9,7 +9,9 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use crossbeam_channel::Sender;
 
+use super::container::{self, CommandSpec};
 use super::spawn;
+use super::worker::Role;
 use super::{Command, ProcessHandle, Shared};
 use crate::config::{Config, GroupConfig, GroupKind, LogConfig, LogFile, ProcessConfig};
 use crate::events::EventBus;
@@ -161,12 +163,43 @@ impl Engine {
 
     /// Creates the group's workers (processes start STOPPED); fails if the name is taken.
     pub fn add_group(&self, gc: GroupConfig) -> io::Result<()> {
+        let role = match gc.kind {
+            GroupKind::EventListener(_) => Role::Listener,
+            _ => Role::Program,
+        };
+        self.add_group_as(gc, role)
+    }
+
+    /// Creates the container command's group ([`container::NAME`], STOPPED until started).
+    pub fn add_command(&self, spec: &CommandSpec) -> io::Result<()> {
+        self.add_group_as(container::group_config(spec), Role::Command)
+    }
+
+    /// The container command's process, when there is one.
+    pub fn command(&self) -> Option<Arc<ProcessHandle>> {
+        read(&self.groups)
+            .iter()
+            .find(|g| Self::is_command(g))
+            .and_then(|g| g.procs.first().cloned())
+    }
+
+    fn is_command(g: &Group) -> bool {
+        g.procs.first().is_some_and(|p| p.role() == Role::Command)
+    }
+
+    /// Whether `name` is the container command's group (not part of any config).
+    pub fn is_command_group(&self, name: &str) -> bool {
+        read(&self.groups)
+            .iter()
+            .any(|g| g.config.name == name && Self::is_command(g))
+    }
+
+    fn add_group_as(&self, gc: GroupConfig, role: Role) -> io::Result<()> {
         let config = self.config();
         let running = self.all();
         let processes = running.iter().map(|p| &*p.config).chain(&gc.processes);
         super::capacity::check(processes, &config.supervisord).map_err(io::Error::other)?;
         let shared = read(&self.shared).clone();
-        let listener = matches!(gc.kind, GroupKind::EventListener(_));
         let mut procs = Vec::with_capacity(gc.processes.len());
         for pc in &gc.processes {
             let (out, err) = open_sinks(&config, pc);
@@ -175,7 +208,7 @@ impl Engine {
                 shared.clone(),
                 out,
                 err,
-                listener,
+                role,
             )?);
         }
         let mut groups = write(&self.groups);
@@ -342,9 +375,26 @@ impl Engine {
 
     /// Ends every worker and forgets every group (all processes stopped).
     pub fn clear(&self) {
+        self.clear_where(|_| true);
+    }
+
+    /// [`Engine::clear`] for the groups of the config: the container's command stays (a
+    /// reload keeps it running).
+    pub fn clear_programs(&self) {
+        self.clear_where(|g| !Self::is_command(g));
+    }
+
+    fn clear_where(&self, remove: impl Fn(&Group) -> bool) {
         lock(&self.held).clear();
         self.waiting.clear();
-        let groups = std::mem::take(&mut *write(&self.groups));
+        let groups = {
+            let mut all = write(&self.groups);
+            let (gone, kept) = std::mem::take(&mut *all)
+                .into_iter()
+                .partition(|g| remove(g));
+            *all = kept;
+            gone
+        };
         for g in groups {
             g.procs.iter().for_each(|p| p.quit());
             if let Some(bus) = &self.events {

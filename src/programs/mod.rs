@@ -5,6 +5,7 @@
 
 pub mod capacity;
 pub mod command;
+pub mod container;
 pub mod dep_order;
 pub mod deps;
 pub mod dispatch;
@@ -19,6 +20,7 @@ pub mod stdin;
 mod waiting;
 pub mod worker;
 
+pub use container::CommandSpec;
 pub use engine::{Engine, Request};
 pub use error::{ErrorKind, Outcome, ProcessError, ProcessResult};
-pub use worker::{Command, Failure, ProcessHandle, Reply, Shared, StateChange};
+pub use worker::{Command, Failure, ProcessHandle, Reply, Role, Shared, StateChange};

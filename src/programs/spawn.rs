@@ -200,6 +200,8 @@ pub struct PipeSet {
     child_status: OwnedFd,
     /// The readiness pipe's write end and the fd number the child gets it on.
     child_notify: Option<(OwnedFd, i32)>,
+    /// The child takes the terminal on its stdin as its foreground process group.
+    take_tty: bool,
 }
 
 fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
@@ -231,6 +233,7 @@ impl PipeSet {
             child_stderr,
             child_status,
             child_notify: None,
+            take_tty: false,
         })
     }
 
@@ -268,7 +271,24 @@ impl PipeSet {
             child_stderr: None,
             child_status,
             child_notify: None,
+            take_tty: false,
         })
+    }
+
+    /// supervisord's own stdin, stdout and stderr for the child (the container's command);
+    /// the parent ends are /dev/null. When stdin is a terminal the child makes its process
+    /// group the terminal's foreground group, as tini's child does: that is what lets Ctrl-C
+    /// and job control reach it.
+    pub fn inherit() -> io::Result<PipeSet> {
+        use std::io::IsTerminal;
+        use std::os::fd::AsFd;
+        let mut set = PipeSet::null()?;
+        // Duplicates at fd 3 or above, close-on-exec (the child's dup2 onto 0-2 clears that).
+        set.child_stdin = io::stdin().as_fd().try_clone_to_owned()?;
+        set.child_stdout = io::stdout().as_fd().try_clone_to_owned()?;
+        set.child_stderr = Some(io::stderr().as_fd().try_clone_to_owned()?);
+        set.take_tty = io::stdin().is_terminal();
+        Ok(set)
     }
 }
 
@@ -287,6 +307,7 @@ struct ChildArgs<'a> {
     status: RawFd,
     /// (write end, fd number in the child) of the readiness pipe.
     notify: Option<(RawFd, i32)>,
+    take_tty: bool,
 }
 
 /// Stack for the child between clone and exec (only the child setup runs on it).
@@ -356,6 +377,9 @@ extern "C" fn child_main(arg: *mut libc::c_void) -> libc::c_int {
     // the child execs or exits), and this function runs only as the entry of the cloned child.
     unsafe {
         let a = &*(arg as *const ChildArgs<'_>);
+        if a.take_tty {
+            take_terminal();
+        }
         child_exec(a.prep, (a.stdin, a.stdout, a.stderr), a.status, a.notify)
     }
 }
@@ -380,6 +404,7 @@ pub fn spawn_child(
             .child_notify
             .as_ref()
             .map(|(w, at)| (w.as_raw_fd(), *at)),
+        take_tty: pipes.take_tty,
     };
     let stack = ChildStack::new()?;
     // SAFETY: the stack top is inside the mapping (aligned down to 16 bytes), above its guard
@@ -568,6 +593,24 @@ unsafe fn place_fds(status: RawFd, notify: Option<(RawFd, i32)>, max_fd: i32) ->
         close_fds(hi + 1, u32::MAX, max_fd);
     }
     status_at
+}
+
+/// Makes the child's own process group the foreground group of the terminal on fd 0. Runs
+/// before the signal mask is cleared: a background group calling tcsetpgrp would otherwise be
+/// stopped by SIGTTOU (a blocked SIGTTOU lets the call through). A failure (not our
+/// controlling terminal) leaves the terminal as it was, as tini does.
+///
+/// # Safety
+///
+/// Only in the cloned child, before `child_exec`, with every signal blocked (two
+/// async-signal-safe syscalls).
+unsafe fn take_terminal() {
+    // SAFETY: setpgid, getpid and tcsetpgrp are async-signal-safe syscalls on the calling
+    // process and fd 0; their failure is harmless (see above).
+    unsafe {
+        libc::setpgid(0, 0);
+        libc::tcsetpgrp(0, libc::getpid());
+    }
 }
 
 /// Sets up the child (process group, signals, standard fds, user, directory, umask) and

@@ -52,8 +52,9 @@ fn usage_errors_print_two_lines_and_exit_2() {
     let cases: &[(&[&str], &str)] = &[
         (&["--bogus"], "Error: option --bogus not recognized"),
         (
-            &["foo"],
-            "Error: positional arguments are not supported: ['foo']",
+            &["--remap-exit", "3"],
+            "Error: the options --wait-services, --main-stopwait, --forward-to-group, --rewrite \
+             and --remap-exit need a command: supervisord [options] -- COMMAND [ARG...]",
         ),
         (&["-n", "-n"], "Error: conflicting command line option '-n'"),
         (&["-c"], "Error: option -c requires argument"),

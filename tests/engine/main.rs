@@ -1,6 +1,7 @@
 //! The engine under a real supervisord (started as a child process, or as PID 1 of a new pid
 //! namespace): lifecycle, shutdown, reload, users, the control socket, load and performance,
-//! contained faults (injected panics) and load-time limits.
+//! contained faults (injected panics), load-time limits, and the container command
+//! (`supervisord -- CMD`).
 
 #[path = "../support"]
 mod support {
@@ -10,6 +11,7 @@ mod support {
     pub mod wait;
 }
 
+mod container_command;
 mod control_abuse;
 mod control_socket;
 mod faults;

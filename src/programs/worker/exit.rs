@@ -12,7 +12,10 @@ use super::Worker;
 impl Worker {
     pub(super) fn signal_kind(&mut self, kind: SignalKind) {
         let (sig, group) = match kind {
-            SignalKind::Stop => (self.cfg.stopsignal, self.cfg.stopasgroup),
+            SignalKind::Stop => (
+                self.stop_signal.unwrap_or(self.cfg.stopsignal),
+                self.cfg.stopasgroup,
+            ),
             SignalKind::Kill => (libc::SIGKILL, self.cfg.killasgroup),
             SignalKind::Abort => (libc::SIGABRT, self.cfg.stopasgroup),
         };

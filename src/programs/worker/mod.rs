@@ -45,6 +45,18 @@ const COMMAND_QUEUE: usize = 4;
 /// How long `quit` waits for a worker to leave.
 const QUIT_WAIT: Duration = Duration::from_secs(1);
 
+/// What a process is to supervisord: where its standard streams go, what its end means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// A program: its output is captured by the log pump.
+    Program,
+    /// An event listener: stdin/stdout belong to the event bus.
+    Listener,
+    /// The container's command: supervisord's own stdin, stdout and stderr; its end (any
+    /// stopped state, even during shutdown) is reported on the failures channel.
+    Command,
+}
+
 /// Where a request's answer goes.
 pub type Reply = Sender<Outcome>;
 
@@ -73,6 +85,9 @@ pub enum Command {
     },
     /// supervisord is stopping: stop, never restart, BACKOFF turns FATAL.
     Shutdown,
+    /// [`Command::Shutdown`] with this signal in place of the stopsignal (the container's
+    /// command gets the signal that asked supervisord to exit).
+    ShutdownWith(i32),
     /// Second exit request: SIGKILL now.
     Kill,
     /// Shutdown has begun elsewhere: never spawn again.
@@ -145,17 +160,18 @@ pub struct ProcessHandle {
     thread: Mutex<Option<JoinHandle<()>>>,
     /// Closed when the worker's thread ends (its sender lives in the thread).
     gone: Receiver<()>,
+    role: Role,
 }
 
 impl ProcessHandle {
     /// Starts the worker thread for `config` (the process starts STOPPED).
-    /// `listener`: an event listener, whose stdin/stdout belong to the event bus.
+    /// `role`: where the process's standard streams go.
     pub fn start(
         config: ProcessConfig,
         shared: Arc<Shared>,
         stdout_sink: Arc<Sink>,
         stderr_sink: Option<Arc<Sink>>,
-        listener: bool,
+        role: Role,
     ) -> io::Result<Arc<ProcessHandle>> {
         let path_of = |s: &Option<Arc<Sink>>| {
             s.as_ref()
@@ -204,7 +220,7 @@ impl ProcessHandle {
             (info.clone(), transitions.clone()),
             stdout_sink.clone(),
             stderr_sink.clone(),
-            listener,
+            role,
         ));
         let mourner = death::Mourner {
             cfg: config.clone(),
@@ -234,6 +250,7 @@ impl ProcessHandle {
             tx,
             thread: Mutex::new(Some(thread)),
             gone,
+            role,
         }))
     }
 
@@ -296,6 +313,10 @@ impl ProcessHandle {
         self.config.namespec()
     }
 
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
     /// Asks the worker to leave and waits for it, at most [`QUIT_WAIT`]: a worker stuck in a
     /// bug is left behind (with an error) rather than hang a reload or the shutdown.
     pub fn quit(&self) {
@@ -322,13 +343,17 @@ struct Worker {
     transitions: Arc<AtomicU64>,
     stdout_sink: Arc<Sink>,
     stderr_sink: Option<Arc<Sink>>,
-    listener: bool,
+    role: Role,
     params: Params,
     m: Machine,
     pid: i32,
     /// The pid of the process that exited last: EXITED and STOPPED events report it.
     exited_pid: i32,
     essential_reported: bool,
+    /// The container's command has reported its end.
+    end_reported: bool,
+    /// The signal a `ShutdownWith` put in place of the stopsignal.
+    stop_signal: Option<i32>,
     last_stop_report: Option<Instant>,
     stdin: Option<OwnedFd>,
     started_at: Instant,
@@ -353,7 +378,7 @@ impl Worker {
         (info, transitions): (Arc<Mutex<ProcessInfo>>, Arc<AtomicU64>),
         stdout_sink: Arc<Sink>,
         stderr_sink: Option<Arc<Sink>>,
-        listener: bool,
+        role: Role,
     ) -> Worker {
         let params = params_of(&cfg);
         let (exit_tx, exit_rx) = unbounded();
@@ -367,12 +392,14 @@ impl Worker {
             transitions,
             stdout_sink,
             stderr_sink,
-            listener,
+            role,
             params,
             m: Machine::new(),
             pid: 0,
             exited_pid: 0,
             essential_reported: false,
+            stop_signal: None,
+            end_reported: false,
             last_stop_report: None,
             stdin: None,
             started_at: Instant::now(),

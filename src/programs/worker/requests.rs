@@ -51,6 +51,10 @@ impl Worker {
             Command::Shutdown => {
                 self.feed(Event::Shutdown);
             }
+            Command::ShutdownWith(sig) => {
+                self.stop_signal = Some(sig);
+                self.feed(Event::Shutdown);
+            }
             Command::Kill => {
                 self.feed(Event::Kill);
             }

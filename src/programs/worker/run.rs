@@ -9,7 +9,9 @@ use crate::programs::notify::Datagram;
 use crate::reaper::ExitReport;
 use crate::state::{ExitStatus, ProcessState};
 
-use super::{Command, Failure, Worker};
+use crate::util::lock;
+
+use super::{Command, Failure, Role, Worker};
 
 /// How often "waiting for x to stop" is logged while a stop request waits.
 const STOP_REPORT_EVERY: Duration = Duration::from_secs(2);
@@ -41,6 +43,7 @@ impl Worker {
                 Input::Nothing => {}
             }
             self.check_essential();
+            self.check_command_end();
             self.health_restart();
             self.memory_restart();
         }
@@ -137,15 +140,42 @@ impl Worker {
             return;
         }
         self.essential_reported = true;
-        let code = match self.last_exit {
+        let status = if self.m.state == ProcessState::Fatal {
+            self.exit_code().max(1)
+        } else {
+            self.exit_code()
+        };
+        let _ = self.shared.failures.send(Failure {
+            namespec: self.cfg.namespec(),
+            status,
+        });
+    }
+
+    /// The last exit as a shell reports it: the exit code, 128+n for a death by signal n.
+    fn exit_code(&self) -> i32 {
+        match self.last_exit {
             Some(ExitStatus::Exited(c)) => c,
             Some(ExitStatus::Signaled { signal, .. }) => 128 + signal,
             None => 0,
-        };
-        let status = if self.m.state == ProcessState::Fatal {
-            code.max(1)
-        } else {
-            code
+        }
+    }
+
+    /// The container's command reports its end once: any stopped state after a start, also
+    /// during shutdown (supervisord exits with its status). A command that could not be
+    /// started at all (FATAL without an exit) reports 127, a shell's "command not found".
+    #[inline(never)]
+    pub(super) fn check_command_end(&mut self) {
+        if self.role != Role::Command || !self.m.state.is_stopped() {
+            return;
+        }
+        let started = lock(&self.info).spawns > 0 || self.m.state == ProcessState::Fatal;
+        if !started || self.end_reported {
+            return;
+        }
+        self.end_reported = true;
+        let status = match (self.m.state, self.last_exit) {
+            (ProcessState::Fatal, None) => 127,
+            _ => self.exit_code(),
         };
         let _ = self.shared.failures.send(Failure {
             namespec: self.cfg.namespec(),

@@ -15,7 +15,7 @@ use super::super::machine::Event;
 use super::super::spawn::{
     exec_result, spawn_child, ChildPipes, Env, PipeSet, Prepared, SignalsBlocked, SpawnSpec,
 };
-use super::Worker;
+use super::{Role, Worker};
 
 impl Worker {
     pub(super) fn search_path(&self) -> Option<String> {
@@ -109,7 +109,11 @@ impl Worker {
                 )))
             }
         };
-        let pipes = PipeSet::new(self.cfg.redirect_stderr);
+        let pipes = if self.role == Role::Command {
+            PipeSet::inherit()
+        } else {
+            PipeSet::new(self.cfg.redirect_stderr)
+        };
         let pipes = match (pipes, self.cfg.service.notify_fd) {
             (Ok(p), Some(at)) => p.with_notify_fd(at),
             (p, _) => p,
@@ -167,7 +171,9 @@ impl Worker {
         if let Some(r) = parent.notify {
             self.watch_ready_fd(pid, r);
         }
-        self.attach_output(pid, parent.stdin, parent.stdout);
+        if self.role != Role::Command {
+            self.attach_output(pid, parent.stdin, parent.stdout);
+        }
         if let Some(err) = parent.stderr {
             let sink = self
                 .stderr_sink
@@ -197,7 +203,7 @@ impl Worker {
     #[inline(never)]
     pub(super) fn attach_output(&mut self, pid: i32, stdin: OwnedFd, stdout: OwnedFd) {
         let bus = self.shared.events.as_ref();
-        if let (true, Some(bus)) = (self.listener, bus) {
+        if let (Role::Listener, Some(bus)) = (self.role, bus) {
             bus.attach_listener(&self.cfg.group, &self.cfg.name, pid, stdin, stdout);
             return;
         }
