@@ -13,6 +13,7 @@ use super::system;
 /// `mainloop::run`).
 pub fn install_panic_hook() {
     std::panic::set_hook(Box::new(|info| {
+        crate::programs::worker::note_panic();
         let thread = std::thread::current();
         let name = thread.name().unwrap_or("unnamed");
         let message = crate::faults::panic_message(info.payload());

@@ -66,8 +66,8 @@ pub fn start(engine: &Engine, namespecs: &[String], wait: bool) -> Option<Vec<Pr
         .map(|(n, h)| {
             let rx = h.map(|h| {
                 let (tx, rx) = bounded(1);
-                engine.waiting.hold(h, Some(tx), wait, &all);
-                rx
+                engine.waiting.hold(h.clone(), Some(tx), wait, &all);
+                (rx, h)
             });
             (n, rx)
         })
@@ -123,10 +123,8 @@ pub fn stop(engine: &Engine, namespecs: &[String], wait: bool) -> Option<Vec<Pro
             wave.push((i, rx));
         }
         for (i, rx) in wave {
-            let name = &found[i].0;
-            results[i] = rx
-                .recv()
-                .unwrap_or_else(|_| Err(ProcessError::worker_died(name)));
+            let Ok(h) = &found[i].1 else { continue };
+            results[i] = rx.recv().unwrap_or_else(|_| Err(h.lost_answer()));
         }
     }
     Some(found.into_iter().map(|(n, _)| n).zip(results).collect())

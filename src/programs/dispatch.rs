@@ -11,20 +11,15 @@ use super::engine::Engine;
 use super::error::{ErrorKind, Outcome, ProcessError, ProcessResult};
 use super::{Command, ProcessHandle, Reply};
 
-/// The answer channel of one sent request, or why it was not sent.
-pub type Pending = Result<Receiver<Outcome>, ProcessError>;
+/// The answer channel of one sent request and its process, or why it was not sent.
+pub type Pending = Result<(Receiver<Outcome>, Arc<ProcessHandle>), ProcessError>;
 
 /// Waits for each answer in order (the requests were all sent first, so the waits overlap).
 pub fn collect(pending: Vec<(String, Pending)>) -> Vec<ProcessResult> {
     pending
         .into_iter()
         .map(|(n, rx)| {
-            let r = rx.and_then(|rx| {
-                // No answer at all: the worker died with the request (a worker that
-                // leaves normally answers what it holds).
-                rx.recv()
-                    .unwrap_or_else(|_| Err(ProcessError::worker_died(&n)))
-            });
+            let r = rx.and_then(|(rx, h)| rx.recv().unwrap_or_else(|_| Err(h.lost_answer())));
             (n, r)
         })
         .collect()
@@ -50,7 +45,7 @@ where
             let rx = lookup(engine, n).map(|h| {
                 let (tx, rx) = bounded(1);
                 h.send(make(tx));
-                rx
+                (rx, h)
             });
             (n.clone(), rx)
         })

@@ -3,7 +3,8 @@
 //! description, the change is published like any other, and the handle answers requests with
 //! a fault from then on (its command channel is closed, see `ProcessHandle::send`).
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::config::ProcessConfig;
@@ -13,17 +14,42 @@ use crate::util::lock;
 
 use super::{Shared, StateChange};
 
+thread_local! {
+    /// In a worker thread: the flag that says its worker died.
+    static DEAD: RefCell<Option<Arc<AtomicBool>>> = const { RefCell::new(None) };
+}
+
+/// Makes `dead` the flag [`note_panic`] raises in this (worker) thread.
+pub(super) fn watch(dead: Arc<AtomicBool>) {
+    DEAD.with(|d| *d.borrow_mut() = Some(dead));
+}
+
+/// Called by the panic hook, before the panicking thread unwinds: in a worker thread, marks
+/// the worker dead, so that the requests its unwinding drops unanswered get "worker died"
+/// rather than a plain abnormal termination.
+pub fn note_panic() {
+    let _ = DEAD.try_with(|d| {
+        if let Ok(d) = d.try_borrow() {
+            if let Some(flag) = d.as_ref() {
+                flag.store(true, Ordering::SeqCst);
+            }
+        }
+    });
+}
+
 /// What a worker's thread keeps outside the worker, to report the worker's death.
 pub(super) struct Mourner {
     pub cfg: Arc<ProcessConfig>,
     pub shared: Arc<Shared>,
     pub info: Arc<Mutex<ProcessInfo>>,
     pub transitions: Arc<AtomicU64>,
+    pub dead: Arc<AtomicBool>,
 }
 
 impl Mourner {
     /// The worker died of a panic with message `why`.
     pub fn worker_died(&self, why: &str) {
+        self.dead.store(true, Ordering::SeqCst);
         let (from, pid) = {
             let mut info = lock(&self.info);
             let seen = (info.state, info.pid);

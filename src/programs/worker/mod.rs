@@ -12,7 +12,7 @@
 use std::ffi::OsString;
 use std::io;
 use std::os::fd::OwnedFd;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -30,6 +30,8 @@ use super::error::{Outcome, ProcessError};
 use super::machine::{Event, Machine, Params, Restart};
 
 mod death;
+
+pub use death::note_panic;
 mod exit;
 mod health_hooks;
 mod memory_limit;
@@ -161,6 +163,8 @@ pub struct ProcessHandle {
     /// Closed when the worker's thread ends (its sender lives in the thread).
     gone: Receiver<()>,
     role: Role,
+    /// Set when the worker died of a panic (before its unwinding drops any request).
+    dead: Arc<AtomicBool>,
 }
 
 impl ProcessHandle {
@@ -222,11 +226,13 @@ impl ProcessHandle {
             stderr_sink.clone(),
             role,
         ));
+        let dead = Arc::new(AtomicBool::new(false));
         let mourner = death::Mourner {
             cfg: config.clone(),
             shared: worker.shared.clone(),
             info: info.clone(),
             transitions: transitions.clone(),
+            dead: dead.clone(),
         };
         let (alive, gone) = bounded::<()>(0);
         let thread = std::thread::Builder::new()
@@ -234,6 +240,7 @@ impl ProcessHandle {
             .stack_size(128 * 1024)
             .spawn(move || {
                 let _alive = alive;
+                death::watch(mourner.dead.clone());
                 // A panic unwinds the worker (its channels close, so waiting requests get
                 // their fault); what remains is to end its child and show the process UNKNOWN.
                 let run = std::panic::AssertUnwindSafe(move || worker.run(rx));
@@ -251,7 +258,21 @@ impl ProcessHandle {
             thread: Mutex::new(Some(thread)),
             gone,
             role,
+            dead,
         }))
+    }
+
+    /// The answer for a request whose reply channel closed unanswered: the worker died with
+    /// it, or (a held start dropped at shutdown) the request was abandoned.
+    pub fn lost_answer(&self) -> ProcessError {
+        if self.dead.load(Ordering::SeqCst) {
+            ProcessError::worker_died(&self.namespec())
+        } else {
+            ProcessError::new(
+                super::error::ErrorKind::AbnormalTermination,
+                self.namespec(),
+            )
+        }
     }
 
     /// Passes `cmd` to the worker. A worker that is gone (it died of a panic, or left after
@@ -266,8 +287,8 @@ impl ProcessHandle {
                 return;
             }
             if let Some(reply) = cmd.into_reply() {
-                let mut err = ProcessError::worker_died(&self.namespec());
-                if is_start {
+                let mut err = self.lost_answer();
+                if is_start && self.dead.load(Ordering::SeqCst) {
                     err.kind = super::error::ErrorKind::SpawnError;
                 }
                 let _ = reply.send(Err(err));
