@@ -88,9 +88,15 @@ impl Waiting {
         }
     }
 
-    /// Forgets every held request (shutdown, reload); their requesters get a fault.
+    /// Forgets every held request (shutdown, reload); their requesters get
+    /// ABNORMAL_TERMINATION (a dropped answer channel would read as a dead worker).
     pub fn clear(&self) {
-        lock(&self.entries).clear();
+        for e in lock(&self.entries).drain(..) {
+            if let Some(r) = e.reply {
+                let name = e.handle.namespec();
+                let _ = r.send(Err(ProcessError::new(ErrorKind::AbnormalTermination, name)));
+            }
+        }
     }
 
     pub fn holds(&self, handle: &Arc<ProcessHandle>) -> bool {
