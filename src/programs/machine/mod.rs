@@ -144,7 +144,8 @@ pub enum Action {
     SetDeadline(Deadline),
     Signal(SignalKind),
     RecordExit(ExitKind),
-    /// `success: x entered RUNNING state, ...`
+    /// `success: x entered RUNNING state, ...`. It comes before `Enter(RUNNING)`: the change
+    /// may start dependents at once, and their lines must follow this one.
     LogSuccess,
     /// `success: x entered RUNNING state, process reported ready`
     LogReady,
@@ -236,7 +237,7 @@ fn child(n: &mut Machine, p: &Params, ev: Event) -> Vec<Action> {
         (Starting, Event::Spawned) => match p.kind {
             ServiceType::Simple if p.startsecs_zero => {
                 n.backoff = 0;
-                vec![Enter(Running), LogSuccess, SetDeadline(Deadline::None)]
+                vec![LogSuccess, Enter(Running), SetDeadline(Deadline::None)]
             }
             ServiceType::Simple => vec![SetDeadline(Deadline::Startsecs)],
             // Oneshot and notify wait for the end or for readiness, bounded by start_timeout.
@@ -340,7 +341,7 @@ fn timer(n: &mut Machine, ev: Event) -> Vec<Action> {
     match (n.state, ev) {
         (Starting, Event::StartDeadline) => {
             n.backoff = 0;
-            vec![Enter(Running), LogSuccess, SetDeadline(Deadline::None)]
+            vec![LogSuccess, Enter(Running), SetDeadline(Deadline::None)]
         }
         (Backoff, Event::BackoffDeadline) if !n.shutting_down => vec![Enter(Starting), Spawn],
         (Exited, Event::RestartDeadline) if n.restart_pending && !n.shutting_down => {

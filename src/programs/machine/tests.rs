@@ -140,7 +140,7 @@ fn spawned_with_startsecs_zero_is_running() {
     assert_eq!(n.state, Running);
     assert_eq!(
         a,
-        vec![Enter(Running), LogSuccess, SetDeadline(Deadline::None)]
+        vec![LogSuccess, Enter(Running), SetDeadline(Deadline::None)]
     );
 }
 
@@ -305,7 +305,7 @@ fn startsecs_deadline_enters_running() {
     assert_eq!((n.state, n.backoff), (Running, 0));
     assert_eq!(
         a,
-        vec![Enter(Running), LogSuccess, SetDeadline(Deadline::None)]
+        vec![LogSuccess, Enter(Running), SetDeadline(Deadline::None)]
     );
 }
 
