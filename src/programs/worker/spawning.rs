@@ -156,6 +156,8 @@ impl Worker {
     #[inline(never)]
     pub(super) fn spawned(&mut self, pid: i32, parent: ChildPipes, path: &Path) -> Event {
         self.pid = pid;
+        // Before the pipes reach the pump: the child's output is logged after its spawn.
+        log::info!("spawned: '{}' with pid {pid}", self.cfg.name);
         self.attach_output(pid, parent.stdin, parent.stdout);
         if let Some(err) = parent.stderr {
             let sink = self
@@ -176,7 +178,6 @@ impl Worker {
             info.pid = pid;
             info.spawns += 1;
         }
-        log::info!("spawned: '{}' with pid {pid}", self.cfg.name);
         Event::Spawned
     }
 
