@@ -26,6 +26,7 @@ use crate::state::{ExitStatus, ProcessInfo, ProcessState};
 use crate::util::lock;
 
 use super::error::{Outcome, ProcessError};
+use super::fcgi_socket::FcgiSocket;
 use super::machine::{Event, Machine, Params};
 
 mod death;
@@ -152,6 +153,7 @@ impl ProcessHandle {
         stdout_sink: Arc<Sink>,
         stderr_sink: Option<Arc<Sink>>,
         listener: bool,
+        fcgi: Option<Arc<FcgiSocket>>,
     ) -> io::Result<Arc<ProcessHandle>> {
         let path_of = |s: &Option<Arc<Sink>>| {
             s.as_ref()
@@ -191,6 +193,7 @@ impl ProcessHandle {
             stdout_sink.clone(),
             stderr_sink.clone(),
             listener,
+            fcgi,
         ));
         let mourner = death::Mourner {
             cfg: config.clone(),
@@ -300,6 +303,8 @@ struct Worker {
     stdout_sink: Arc<Sink>,
     stderr_sink: Option<Arc<Sink>>,
     listener: bool,
+    /// An fcgi-program's listening socket, the child's fd 0 (shared by the group).
+    fcgi: Option<Arc<FcgiSocket>>,
     params: Params,
     m: Machine,
     pid: i32,
@@ -327,6 +332,7 @@ impl Worker {
         stdout_sink: Arc<Sink>,
         stderr_sink: Option<Arc<Sink>>,
         listener: bool,
+        fcgi: Option<Arc<FcgiSocket>>,
     ) -> Worker {
         let params = Params {
             startretries: cfg.startretries,
@@ -343,6 +349,7 @@ impl Worker {
             stdout_sink,
             stderr_sink,
             listener,
+            fcgi,
             params,
             m: Machine::new(),
             pid: 0,

@@ -106,7 +106,12 @@ impl Worker {
                 )))
             }
         };
-        let pipes = match PipeSet::new(self.cfg.redirect_stderr) {
+        let pipes = PipeSet::new(self.cfg.redirect_stderr);
+        let pipes = match &self.fcgi {
+            Some(socket) => pipes.and_then(|p| p.with_stdin(socket.fd())),
+            None => pipes,
+        };
+        let pipes = match pipes {
             Ok(p) => p,
             Err(e) if e.raw_os_error() == Some(libc::EMFILE) => {
                 return Err(self.spawnerr(format!("too many open files to spawn '{name}'")))
