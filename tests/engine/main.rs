@@ -1,6 +1,7 @@
 //! The engine under a real supervisord (started as a child process, or as PID 1 of a new pid
 //! namespace): lifecycle, shutdown, reload, users, the control socket, load and performance,
-//! contained faults (injected panics) and load-time limits.
+//! contained faults (injected panics) and load-time limits, the order of a process's log lines,
+//! fcgi-program sockets.
 
 #[path = "../support"]
 mod support {
@@ -12,8 +13,10 @@ mod support {
 
 mod control_socket;
 mod faults;
+mod fcgi_program;
 mod lifecycle;
 mod limits;
+mod output_order;
 mod performance;
 mod pid1;
 mod reload;

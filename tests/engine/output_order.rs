@@ -2,9 +2,8 @@
 //! output it wrote (non-UTF-8 output as `Undecodable: b'...'`), then `received SIGCHLD
 //! indicating a child quit`, then `exited:`.
 
-mod engine_util;
-
-use engine_util::*;
+use crate::support::daemon::*;
+use crate::support::wait::wait_for;
 
 #[test]
 fn spawn_output_sigchld_and_exit_are_logged_in_order() {
