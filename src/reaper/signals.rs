@@ -88,12 +88,13 @@ pub fn start_signal_thread(reaper: Arc<Reaper>, notices: Sender<Notice>) -> io::
                     return;
                 }
                 // The panic hook has logged the panic itself. The signal being handled may
-                // have been a SIGCHLD whose reap never ran: reap now.
-                let _ = notices.send(Notice::ThreadDied("signals"));
-                reaper.reap();
+                // have been a SIGCHLD whose reap never ran: reap now. On the last panic the
+                // thread is gone before init hears of it, so init's next wait already reaps.
                 if panics == MAX_PANICS {
                     reaper.signal_thread_gone.store(true, Ordering::SeqCst);
                 }
+                let _ = notices.send(Notice::ThreadDied("signals"));
+                reaper.reap();
             }
         })?;
     Ok(handle)
