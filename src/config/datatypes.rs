@@ -32,9 +32,11 @@ fn py_int(s: &str, base: u32) -> Option<i64> {
         return None;
     }
     // Python's int() has no size limit; a number beyond i64 saturates, so the range check
-    // that follows says "above upper bound" rather than "invalid literal".
-    let v = i64::from_str_radix(&digits, base).unwrap_or(i64::MAX);
-    Some(if neg { -v } else { v })
+    // that follows says "above upper bound" rather than "invalid literal". The sign stays with
+    // the digits so that i64::MIN itself parses.
+    let signed = if neg { format!("-{digits}") } else { digits };
+    let saturated = if neg { -i64::MAX } else { i64::MAX };
+    Some(i64::from_str_radix(&signed, base).unwrap_or(saturated))
 }
 
 /// The largest count or number of seconds a config or the command line accepts: 2^31 - 1
@@ -485,6 +487,9 @@ mod tests {
         assert!(integer("1.5").is_err());
         assert!(integer("").is_err());
         assert!(integer("1__0").is_err());
+        assert_eq!(integer("-9223372036854775808"), Ok(i64::MIN));
+        assert_eq!(integer("9223372036854775807"), Ok(i64::MAX));
+        assert_eq!(integer("-9223372036854775809"), Ok(-i64::MAX));
     }
 
     #[test]

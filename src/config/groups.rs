@@ -169,7 +169,14 @@ fn listener_pool(ctx: &mut Ctx, v: View) -> Result<GroupConfig, ConfigError> {
     if result_handler != DEFAULT_RESULT_HANDLER {
         return Err(v.err(
             "result_handler",
-            format!("{result_handler} cannot be resolved within [{}]", v.name()),
+            format!(
+                "{result_handler} cannot be resolved within [{}]: a result_handler is Python \
+                 code, which this supervisord cannot run; only {DEFAULT_RESULT_HANDLER} is \
+                 supported. To copy program output to supervisord's stdout (what \
+                 supervisor_stdout and similar handlers do), set stdout_logfile=/dev/stdout and \
+                 stdout_prefix on the programs instead",
+                v.name()
+            ),
         ));
     }
     let mut events: Vec<String> = Vec::new();

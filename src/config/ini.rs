@@ -80,7 +80,7 @@ impl Ini {
             let lineno = idx + 1;
             let line = raw.trim_end_matches(['\n', '\r']);
             let (content, had_comment) = strip_comment(line);
-            let value = content.trim();
+            let value = content.trim_matches(py_isspace);
             if value.is_empty() {
                 // Blank lines belong to a value being continued; comment lines are skipped.
                 if !had_comment {
@@ -177,21 +177,49 @@ impl Ini {
     }
 }
 
-/// Removes a full-line comment or an inline comment (`;`/`#` at the start or after whitespace).
-/// Returns the remaining text and whether a comment was found.
+/// Removes a full-line comment or an inline comment. Returns the remaining text and whether a
+/// comment was found.
 fn strip_comment(line: &str) -> (&str, bool) {
-    let trimmed = line.trim_start();
-    if trimmed.starts_with(';') || trimmed.starts_with('#') {
+    if line.trim_matches(py_isspace).starts_with([';', '#']) {
         return ("", true);
     }
-    let mut prev_space = true;
-    for (i, ch) in line.char_indices() {
-        if (ch == ';' || ch == '#') && prev_space {
-            return (&line[..i], true);
-        }
-        prev_space = ch.is_whitespace();
+    match inline_comment_start(line) {
+        Some(i) => (&line[..i], true),
+        None => (line, false),
     }
-    (line, false)
+}
+
+/// Where an inline comment starts, found as CPython's configparser finds it: in rounds, each
+/// round looking for the next occurrence of every prefix (`;` and `#`), and stopping at the
+/// first round in which some occurrence starts the line or follows whitespace (the earliest
+/// such one of that round). So in `x;y ;z #w` the first round sees `;` at 1 (no comment) and
+/// `#` at 7 (a comment): the value is `x;y ;z`.
+fn inline_comment_start(line: &str) -> Option<usize> {
+    let mut search: Vec<(char, usize)> = vec![(';', 0), ('#', 0)];
+    while !search.is_empty() {
+        let mut start: Option<usize> = None;
+        let mut next = Vec::with_capacity(search.len());
+        for (prefix, from) in search {
+            let Some(offset) = line[from..].find(prefix) else {
+                continue;
+            };
+            let at = from + offset;
+            next.push((prefix, at + 1));
+            if at == 0 || line[..at].chars().next_back().is_some_and(py_isspace) {
+                start = Some(start.map_or(at, |s| s.min(at)));
+            }
+        }
+        if start.is_some() {
+            return start;
+        }
+        search = next;
+    }
+    None
+}
+
+/// Python's `str.isspace()` for one character (also the separators U+001C..U+001F).
+fn py_isspace(c: char) -> bool {
+    c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
 }
 
 /// `[name]` (anything up to the last `]`; text after it is ignored, as Python's regex does).
@@ -261,6 +289,28 @@ mod tests {
         ini.section(s)
             .and_then(|sec| ini.get(sec, k))
             .map(|e| e.value.clone())
+    }
+
+    /// Values CPython 3.11's configparser gives with `inline_comment_prefixes=(';', '#')`.
+    #[test]
+    fn inline_comments_are_found_in_pythons_rounds() {
+        let cases = [
+            ("x;y ;z #w", "x;y ;z"),
+            ("a#b #c ;d", "a#b #c"),
+            ("a;b;c ;d", "a;b;c"),
+            ("a ;b", "a"),
+            ("a#b;c #d ;e", "a#b;c"),
+            ("a;b #c;d ;e", "a;b"),
+            ("v\t;c", "v"),
+            ("a;;b ;c", "a;;b"),
+            ("u #a;b ;c", "u"),
+            ("a#b#c;d ;e #f", "a#b#c;d"),
+            ("x\u{1c};y", "x"),
+        ];
+        for (raw, want) in cases {
+            let ini = parse(&format!("[s]\nk={raw}\n"));
+            assert_eq!(val(&ini, "s", "k").as_deref(), Some(want), "{raw:?}");
+        }
     }
 
     #[test]

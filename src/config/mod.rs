@@ -98,7 +98,7 @@ pub mod convert {
         boolean, byte_size, count, existing_directory, existing_dirpath, integer, logging_level,
         octal, signal_name, signal_number, unsigned, MAX_COUNT,
     };
-    pub use super::users::resolve_user;
+    pub use super::users::{colon_separated_user_group, resolve_user};
 }
 
 impl ConfigError {

@@ -84,6 +84,12 @@ pub trait Backend: Send + Sync + 'static {
     /// The config last read by `reload_config` (or the one in force), for avail/add.
     fn pending_groups(&self) -> Vec<GroupConfig>;
     fn add_group(&self, name: &str) -> Result<(), Fault>;
+    /// Whether `getAllConfigInfo` reports the files AUTO logs of this (running) group were
+    /// given. Supervisor reports `'auto'` instead for the configs a `reloadConfig` read, until
+    /// the group is added again from them.
+    fn auto_logs_resolved(&self, _group: &str) -> bool {
+        true
+    }
     fn remove_group(&self, name: &str) -> Result<(), Fault>;
 
     /// Path of a process log, `None` when it has none (NONE, syslog, redirected stderr).

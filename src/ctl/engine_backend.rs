@@ -1,25 +1,33 @@
 //! The control plane's view of the engine: snapshots are read from the workers' shared state
 //! without a round trip; actions go to the workers, blocking only the calling thread.
 
+use std::collections::HashSet;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use crossbeam_channel::bounded;
 
 use crate::config::{Config, GroupConfig, Loader};
 use crate::programs::{dep_order, dispatch, Command, Engine, ProcessHandle, Reply, Request};
 use crate::state::{ProcessInfo, SupervisorState};
+use crate::util::lock;
 
 use super::backend::{Backend, Channel, ConfigDiff, ProcessResult};
 use super::protocol::faults::{self, Fault};
 pub struct EngineBackend {
     engine: Arc<Engine>,
     loader: Arc<Loader>,
+    /// Groups added since the last `reloadConfig` (their AUTO log paths count as resolved).
+    added_since_reread: Mutex<HashSet<String>>,
 }
 
 impl EngineBackend {
     pub fn new(engine: Arc<Engine>, loader: Arc<Loader>) -> EngineBackend {
-        EngineBackend { engine, loader }
+        EngineBackend {
+            engine,
+            loader,
+            added_since_reread: Mutex::new(HashSet::new()),
+        }
     }
 
     fn running(&self) -> Result<(), Fault> {
@@ -199,8 +207,15 @@ impl Backend for EngineBackend {
             .filter_map(|n| self.engine.group_config(n))
             .collect();
         let d = diff(&active, &new);
+        lock(&self.added_since_reread).clear();
         self.engine.set_pending(Arc::new(new));
         Ok(d)
+    }
+
+    fn auto_logs_resolved(&self, group: &str) -> bool {
+        // Without a pending reread (none yet, or a restart since) the configs in force are
+        // the ones the groups were created from.
+        self.engine.pending().is_none() || lock(&self.added_since_reread).contains(group)
     }
 
     fn pending_groups(&self) -> Vec<GroupConfig> {
@@ -226,6 +241,7 @@ impl Backend for EngineBackend {
                 )
             }
         })?;
+        lock(&self.added_since_reread).insert(name.to_string());
         self.engine.autostart_group(name);
         Ok(())
     }

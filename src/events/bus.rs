@@ -15,6 +15,7 @@ use crate::util::{lock, unix_secs_f64};
 
 use crossbeam_channel::{at, never, select, unbounded, Receiver, Sender};
 
+use crate::config::pystr::{decode_or_undecodable, repr};
 use crate::config::GroupConfig;
 
 use super::event::Event;
@@ -352,8 +353,9 @@ impl Dispatcher {
                 data,
             } => {
                 log::debug!(
-                    "'{name}' stdout output:\n{}",
-                    String::from_utf8_lossy(&data)
+                    "{} stdout output:\n{}",
+                    repr(&name),
+                    decode_or_undecodable(&data)
                 );
                 self.router.output(&group, &name, pid, &data, out);
             }

@@ -307,7 +307,7 @@ impl Pool {
                 self.reject_current(name, out);
             }
             Step::BadResultLine(line) => {
-                let line = String::from_utf8_lossy(&line);
+                let line = crate::config::pystr::decode_or_undecodable(&line);
                 log(
                     out,
                     Level::Warn,

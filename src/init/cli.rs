@@ -97,7 +97,6 @@ pub struct Options {
     pub overrides: Overrides,
     /// `-u` as given; resolved (and so validated) when the config is loaded, like Supervisor.
     pub user: Option<String>,
-    pub profile_options: Option<String>,
     /// argv[0], used for the default config search (`<prefix>/etc/supervisord.conf`).
     pub argv0: Option<PathBuf>,
     /// The container's command (positional arguments) and its options.
@@ -301,7 +300,7 @@ pub fn parse(args: Vec<OsString>) -> Result<CliAction, UsageError> {
             "childlogdir" => ov.childlogdir = Some(existing_directory(value).map_err(invalid)?),
             "minfds" => ov.minfds = Some(unsigned(value).map_err(invalid)?),
             "minprocs" => ov.minprocs = Some(unsigned(value).map_err(invalid)?),
-            "profile_options" => o.profile_options = Some(value.clone()),
+            "profile_options" => return Err(usage(PROFILE_OPTIONS_REFUSED)),
             _ => {
                 if !o.command.set(name, value).map_err(invalid)? {
                     return Err(usage(format!("option {opt} not recognized")));
@@ -321,6 +320,12 @@ pub fn parse(args: Vec<OsString>) -> Result<CliAction, UsageError> {
         CliAction::Run(o)
     })
 }
+
+/// Supervisor's `--profile_options` runs its own Python code under cProfile; there is no such
+/// code here, so the option is refused rather than silently ignored.
+const PROFILE_OPTIONS_REFUSED: &str = "--profile_options is not supported: it profiles \
+Supervisor's Python code with cProfile, and this supervisord is not written in Python \
+(use a native profiler such as perf instead)";
 
 /// The help text with the program name filled in (printed to stdout, exit 0).
 pub fn help_text(argv0: &str) -> String {
@@ -542,6 +547,11 @@ mod tests {
     #[test]
     fn help_version_check() {
         assert_eq!(p(&["-h"]), Ok(CliAction::Help));
+        let refused = p(&["--profile_options", "cumulative"]).unwrap_err();
+        assert!(
+            refused.0.contains("--profile_options is not supported"),
+            "{refused:?}"
+        );
         assert_eq!(p(&["-?"]), Ok(CliAction::Help));
         assert_eq!(p(&["--version"]), Ok(CliAction::Version));
         assert!(matches!(

@@ -6,6 +6,7 @@ use std::io;
 use std::os::fd::OwnedFd;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use crossbeam_channel::Sender;
 use nix::sys::epoll::EpollFlags;
@@ -60,6 +61,17 @@ impl OutputPump {
             sink,
             on_eof: Some(Box::new(on_eof)),
         });
+    }
+
+    /// Reads, before it returns, whatever the pipes feeding `sinks` hold now, as Supervisor's
+    /// `drain()` does when it reaps a child: output a child wrote before it exited is handed to
+    /// its sinks (and logged) before its exit is. Waits at most `limit` for the pump thread.
+    pub fn drain(&self, sinks: Vec<Arc<Sink>>, limit: Duration) {
+        let (done, answered) = crossbeam_channel::bounded(1);
+        self.send(Cmd::Drain { sinks, done });
+        if answered.recv_timeout(limit).is_err() {
+            log::warn!("output pump did not drain within {limit:?}; exit handled first");
+        }
     }
 
     /// Pipes currently being drained.

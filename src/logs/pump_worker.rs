@@ -13,7 +13,7 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use crossbeam_channel::Receiver;
+use crossbeam_channel::{Receiver, Sender};
 use nix::sys::epoll::EpollFlags;
 
 use super::epoll::{Epoll, Event, Waker};
@@ -30,6 +30,11 @@ pub(crate) enum Cmd {
         pipe: OwnedFd,
         sink: Arc<Sink>,
         on_eof: Option<OnEof>,
+    },
+    /// Read what the pipes feeding these sinks hold now, then answer on `done`.
+    Drain {
+        sinks: Vec<Arc<Sink>>,
+        done: Sender<()>,
     },
     Stop,
 }
@@ -141,10 +146,30 @@ impl Worker {
         while let Ok(cmd) = self.rx.try_recv() {
             match cmd {
                 Cmd::Attach { pipe, sink, on_eof } => self.add_pipe(pipe, sink, on_eof),
+                Cmd::Drain { sinks, done } => {
+                    self.drain_now(&sinks);
+                    let _ = done.send(());
+                }
                 Cmd::Stop => return false,
             }
         }
         true
+    }
+
+    /// Services every pipe feeding one of `sinks` until it is empty: a child that exited wrote
+    /// at most a pipe's capacity (≤ BUSY_PIPE_SIZE) that was not read yet, so a bounded number
+    /// of chunks suffices; a grandchild that keeps writing cannot hold the caller here.
+    fn drain_now(&mut self, sinks: &[Arc<Sink>]) {
+        const DRAIN_TURNS: usize = BUSY_PIPE_SIZE / (READ_CHUNK * CHUNKS_PER_TURN) + 1;
+        for slot in 0..self.pipes.len() {
+            let feeds = |e: &PipeEntry| sinks.iter().any(|s| Arc::ptr_eq(s, &e.sink));
+            for _ in 0..DRAIN_TURNS {
+                if !self.pipes[slot].as_ref().is_some_and(feeds) {
+                    break;
+                }
+                self.service_pipe_guarded(slot);
+            }
+        }
     }
 
     fn add_pipe(&mut self, fd: OwnedFd, sink: Arc<Sink>, on_eof: Option<OnEof>) {

@@ -5,6 +5,7 @@
 use super::ansi::AnsiStripper;
 use super::prefix::Prefixer;
 use super::sink::Sink;
+use crate::config::pystr::{decode_or_undecodable, repr};
 
 /// Buffers shared by all pipes of one pump (kept out of the per-pipe state so 400 idle pipes
 /// hold no large buffers).
@@ -83,10 +84,10 @@ impl PipeState {
         if log::log_enabled!(target: "child_output", log::Level::Debug) {
             log::debug!(
                 target: "child_output",
-                "'{}' {} output:\n{}",
-                sink.process_name,
+                "{} {} output:\n{}",
+                repr(&sink.process_name),
                 sink.channel,
-                String::from_utf8_lossy(data)
+                decode_or_undecodable(data)
             );
         }
         sink.send_syslog(data);

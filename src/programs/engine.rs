@@ -21,6 +21,7 @@ use crate::state::SupervisorState;
 use crate::util::{lock, read, write};
 
 use super::deps;
+use super::fcgi_socket::FcgiSocket;
 
 /// Requests only the main loop may carry out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -200,6 +201,17 @@ impl Engine {
         let processes = running.iter().map(|p| &*p.config).chain(&gc.processes);
         super::capacity::check(processes, &config.supervisord).map_err(io::Error::other)?;
         let shared = read(&self.shared).clone();
+        if self.group_config(&gc.name).is_some() {
+            // Checked before the socket is made: making it would replace the group's unix file.
+            return Err(io::Error::new(io::ErrorKind::AlreadyExists, gc.name));
+        }
+        let fcgi = match &gc.kind {
+            GroupKind::Fcgi(socket) => {
+                let user = gc.processes.first().and_then(|p| p.user.as_ref());
+                Some(FcgiSocket::open(socket, user)?)
+            }
+            _ => None,
+        };
         let mut procs = Vec::with_capacity(gc.processes.len());
         for pc in &gc.processes {
             let (out, err) = open_sinks(&config, pc);
@@ -209,6 +221,7 @@ impl Engine {
                 out,
                 err,
                 role,
+                fcgi.clone(),
             )?);
         }
         let mut groups = write(&self.groups);

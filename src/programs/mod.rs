@@ -11,6 +11,7 @@ pub mod deps;
 pub mod dispatch;
 pub mod engine;
 pub mod error;
+pub mod fcgi_socket;
 pub mod health;
 pub mod machine;
 pub mod notify;

@@ -8,7 +8,7 @@
 use super::pid_slot::PidSlot;
 use std::ffi::{CString, OsStr, OsString};
 use std::io;
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::sync::Arc;
@@ -247,6 +247,13 @@ impl PipeSet {
 }
 
 impl PipeSet {
+    /// Gives the child a duplicate of `fd` as its stdin instead of the pipe (an fcgi-program's
+    /// listening socket); the parent keeps its end of the unused pipe, as Supervisor does.
+    pub fn with_stdin(mut self, fd: BorrowedFd<'_>) -> io::Result<PipeSet> {
+        self.child_stdin = fd.try_clone_to_owned()?;
+        Ok(self)
+    }
+
     /// Standard streams on /dev/null (for commands whose output nobody reads); the parent
     /// ends are /dev/null too.
     pub fn null() -> io::Result<PipeSet> {

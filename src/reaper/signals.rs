@@ -105,7 +105,8 @@ fn serve(reaper: &Reaper, signals: &mut Signals, notices: &Sender<Notice>) {
     for sig in signals.forever() {
         crate::faults::inject_always("signal-dead");
         if sig == libc::SIGCHLD {
-            log::debug!("received SIGCHLD indicating a child quit");
+            // "received SIGCHLD indicating a child quit" is logged by the worker that owns
+            // the child, where it follows that child's spawn and output.
             reaper.reap();
             continue;
         }

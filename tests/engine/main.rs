@@ -1,7 +1,7 @@
 //! The engine under a real supervisord (started as a child process, or as PID 1 of a new pid
 //! namespace): lifecycle, shutdown, reload, users, the control socket, load and performance,
-//! contained faults (injected panics), load-time limits, and the container command
-//! (`supervisord -- CMD`).
+//! contained faults (injected panics), load-time limits, the container command
+//! (`supervisord -- CMD`), the order of a process's log lines, fcgi-program sockets.
 
 #[path = "../support"]
 mod support {
@@ -15,8 +15,10 @@ mod container_command;
 mod control_abuse;
 mod control_socket;
 mod faults;
+mod fcgi_program;
 mod lifecycle;
 mod limits;
+mod output_order;
 mod performance;
 mod pid1;
 mod reload;

@@ -314,7 +314,8 @@ stopsignal=INT
 exitcodes=0,2
 "#;
 
-/// getAllConfigInfo and getProcessInfo through Python's own XML-RPC client, one line per key.
+/// getAllConfigInfo and getProcessInfo through Python's own XML-RPC client, one line per key;
+/// then the log paths getAllConfigInfo reports after reloadConfig and after re-adding a group.
 const DUMP: &str = r#"
 import re, sys, xmlrpc.client
 from supervisor.xmlrpc import SupervisorTransport
@@ -329,6 +330,16 @@ print('info', [(k, norm(i[k])) for k in sorted(i) if k not in ('now', 'start', '
 print('state', p.supervisor.getState(), p.supervisor.getIdentification(), p.supervisor.getAPIVersion())
 print(len(p.system.listMethods()), p.system.methodSignature('supervisor.signalProcess'))
 print(p.system.methodHelp('supervisor.getState'))
+def logs(tag):
+    for c in p.supervisor.getAllConfigInfo():
+        print(tag, c['name'], c['inuse'], norm(c['stdout_logfile']), norm(c['stderr_logfile']))
+# A reread config reports 'auto' until its group is added again from it.
+p.supervisor.reloadConfig()
+logs('reread')
+p.supervisor.stopProcessGroup('a')
+p.supervisor.removeProcessGroup('a')
+p.supervisor.addProcessGroup('a')
+logs('readded')
 "#;
 
 #[test]

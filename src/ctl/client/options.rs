@@ -112,7 +112,8 @@ pub fn parse(argv0: &str, args: Vec<OsString>) -> Result<Options, Exit> {
             let chars: Vec<char> = arg[1..].chars().collect();
             let mut j = 0;
             while j < chars.len() {
-                let c = chars[j];
+                // `-?` is Supervisor's other spelling of `-h`.
+                let c = if chars[j] == '?' { 'h' } else { chars[j] };
                 let Some(&(_, _, takes)) = LONG.iter().find(|(_, s, _)| *s == c) else {
                     return Err(usage(argv0, &format!("option -{c} not recognized")));
                 };
@@ -235,5 +236,13 @@ mod tests {
         assert!(is_url("unix:///tmp/x.sock"));
         assert!(is_url("http://localhost:9001"));
         assert!(!is_url("x"));
+    }
+
+    #[test]
+    fn question_mark_asks_for_help() {
+        for flag in ["-?", "-h", "--help"] {
+            let got = parse("supervisorctl", vec![flag.into()]);
+            assert!(matches!(got, Err(Exit(0))), "{flag}");
+        }
     }
 }

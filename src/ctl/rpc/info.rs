@@ -47,7 +47,7 @@ impl Rpc {
         for group in self.backend.pending_groups() {
             let inuse = active.contains(&group.name);
             for process in &group.processes {
-                let auto_paths = if inuse {
+                let auto_paths = if inuse && self.backend.auto_logs_resolved(&group.name) {
                     let ns = process.namespec();
                     let path = |c| {
                         self.backend
@@ -122,7 +122,8 @@ fn log_file_value(f: &LogFile, resolved: Option<String>) -> Value {
 }
 
 /// `auto_paths`: the files AUTO logs were given when the group was created (in use only);
-/// Supervisor reports those paths, and `'auto'` for groups not created yet.
+/// Supervisor reports those paths, and `'auto'` for groups not created yet or whose config a
+/// `reloadConfig` re-read (until the group is added again).
 fn config_info_value(
     group: &GroupConfig,
     p: &ProcessConfig,

@@ -27,6 +27,7 @@ use crate::state::{ExitStatus, ProcessInfo, ProcessState, ServiceInfo};
 use crate::util::lock;
 
 use super::error::{Outcome, ProcessError};
+use super::fcgi_socket::FcgiSocket;
 use super::machine::{Event, Machine, Params, Restart};
 
 mod death;
@@ -176,6 +177,7 @@ impl ProcessHandle {
         stdout_sink: Arc<Sink>,
         stderr_sink: Option<Arc<Sink>>,
         role: Role,
+        fcgi: Option<Arc<FcgiSocket>>,
     ) -> io::Result<Arc<ProcessHandle>> {
         let path_of = |s: &Option<Arc<Sink>>| {
             s.as_ref()
@@ -225,6 +227,7 @@ impl ProcessHandle {
             stdout_sink.clone(),
             stderr_sink.clone(),
             role,
+            fcgi,
         ));
         let dead = Arc::new(AtomicBool::new(false));
         let mourner = death::Mourner {
@@ -365,6 +368,8 @@ struct Worker {
     stdout_sink: Arc<Sink>,
     stderr_sink: Option<Arc<Sink>>,
     role: Role,
+    /// An fcgi-program's listening socket, the child's fd 0 (shared by the group).
+    fcgi: Option<Arc<FcgiSocket>>,
     params: Params,
     m: Machine,
     pid: i32,
@@ -400,6 +405,7 @@ impl Worker {
         stdout_sink: Arc<Sink>,
         stderr_sink: Option<Arc<Sink>>,
         role: Role,
+        fcgi: Option<Arc<FcgiSocket>>,
     ) -> Worker {
         let params = params_of(&cfg);
         let (exit_tx, exit_rx) = unbounded();
@@ -414,6 +420,7 @@ impl Worker {
             stdout_sink,
             stderr_sink,
             role,
+            fcgi,
             params,
             m: Machine::new(),
             pid: 0,

@@ -118,6 +118,10 @@ impl Worker {
             (Ok(p), Some(at)) => p.with_notify_fd(at),
             (p, _) => p,
         };
+        let pipes = match &self.fcgi {
+            Some(socket) => pipes.and_then(|p| p.with_stdin(socket.fd())),
+            None => pipes,
+        };
         let pipes = match pipes {
             Ok(p) => p,
             Err(e) if e.raw_os_error() == Some(libc::EMFILE) => {
@@ -168,6 +172,8 @@ impl Worker {
     #[inline(never)]
     pub(super) fn spawned(&mut self, pid: i32, parent: ChildPipes, path: &Path) -> Event {
         self.pid = pid;
+        // Before the pipes reach the pump: the child's output is logged after its spawn.
+        log::info!("spawned: '{}' with pid {pid}", self.cfg.name);
         if let Some(r) = parent.notify {
             self.watch_ready_fd(pid, r);
         }
@@ -193,7 +199,6 @@ impl Worker {
             info.pid = pid;
             info.spawns += 1;
         }
-        log::info!("spawned: '{}' with pid {pid}", self.cfg.name);
         Event::Spawned
     }
 

@@ -21,11 +21,22 @@ impl Worker {
             self.health_exited(exit);
             return;
         }
+        self.drain_output();
+        log::debug!("received SIGCHLD indicating a child quit");
         self.last_exit = Some(exit.status);
         let expected = exit.status.is_expected(&self.cfg.exitcodes);
         let ran = self.started_at.elapsed();
         let ran_ms = u64::try_from(ran.as_millis()).unwrap_or(u64::MAX);
         self.feed(Event::Exited { expected, ran_ms });
+    }
+
+    /// Has the pump take in what the child wrote before it exited, so its output is logged
+    /// before its exit (Supervisor drains the pipes when it reaps). Logged here, not by the
+    /// signal thread, the SIGCHLD line always follows the child's `spawned:` and its output.
+    fn drain_output(&self) {
+        let mut sinks = vec![self.stdout_sink.clone()];
+        sinks.extend(self.stderr_sink.clone());
+        self.shared.pump.drain(sinks, Duration::from_secs(1));
     }
 
     /// Runs one event through the table and executes the actions; returns the refusal if the
