@@ -11,7 +11,7 @@ impl Rpc {
         let with_supervisor = self.supervisor_namespace();
         METHODS
             .iter()
-            .filter(move |m| with_supervisor || m.name.starts_with("system."))
+            .filter(move |m| m.listed && (with_supervisor || m.name.starts_with("system.")))
     }
 
     fn published_method(&self, p: &[Value]) -> Result<&'static Method, crate::ctl::Fault> {
