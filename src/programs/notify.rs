@@ -9,14 +9,18 @@
 //! a channel the worker selects on: nothing polls. Messages are untrusted input: size-bounded,
 //! parsed without panicking, fds passed along with them are closed.
 
-use std::io;
-use std::mem::{size_of, zeroed};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::io::{self, IoSliceMut};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use crossbeam_channel::Sender;
+use nix::sys::socket::{
+    bind, recvmsg, setsockopt, shutdown, socket, sockopt, AddressFamily, ControlMessageOwned,
+    MsgFlags, RecvMsg, Shutdown, SockFlag, SockType, UnixAddr,
+};
+use nix::unistd::close;
 
 /// Longest datagram read; longer ones are dropped whole (systemd's limit is about this).
 const MAX_DATAGRAM: usize = 4096;
@@ -155,8 +159,8 @@ impl NotifySocket {
 
 impl Drop for NotifySocket {
     fn drop(&mut self) {
-        // SAFETY: shutdown on a socket we own; it wakes the reader's recvmsg with 0 bytes.
-        unsafe { libc::shutdown(self.fd.as_raw_fd(), libc::SHUT_RDWR) };
+        // Wakes the reader's recvmsg with 0 bytes.
+        let _ = shutdown(self.fd.as_raw_fd(), Shutdown::Both);
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
@@ -164,51 +168,18 @@ impl Drop for NotifySocket {
 }
 
 fn bind_abstract(name: &str) -> io::Result<OwnedFd> {
-    // SAFETY: plain socket call; the fd is owned right after.
-    let raw = unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
-    if raw < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: socket() just returned this fd.
-    let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-    let on: libc::c_int = 1;
-    // SAFETY: valid option pointer and length.
-    let rc = unsafe {
-        libc::setsockopt(
-            raw,
-            libc::SOL_SOCKET,
-            libc::SO_PASSCRED,
-            (&on as *const libc::c_int).cast(),
-            size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    if rc != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: sockaddr_un is plain data; all-zero is a valid value.
-    let mut addr: libc::sockaddr_un = unsafe { zeroed() };
-    addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
-    let bytes = name.as_bytes();
-    if bytes.len() + 1 > addr.sun_path.len() {
-        return Err(io::Error::new(io::ErrorKind::InvalidInput, "name too long"));
-    }
+    let fd = socket(
+        AddressFamily::Unix,
+        SockType::Datagram,
+        SockFlag::SOCK_CLOEXEC,
+        None,
+    )?;
+    setsockopt(&fd, sockopt::PassCred, &true)?;
     // Abstract: a leading NUL, then the name (not NUL-terminated; the length says where it
     // ends).
-    for (dst, src) in addr.sun_path[1..].iter_mut().zip(bytes) {
-        *dst = *src as libc::c_char;
-    }
-    let len = size_of::<libc::sa_family_t>() + 1 + bytes.len();
-    // SAFETY: addr is a valid sockaddr_un and len covers only its initialised part.
-    let rc = unsafe {
-        libc::bind(
-            raw,
-            (&addr as *const libc::sockaddr_un).cast(),
-            len as libc::socklen_t,
-        )
-    };
-    if rc != 0 {
-        return Err(io::Error::last_os_error());
-    }
+    let addr = UnixAddr::new_abstract(name.as_bytes())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "name too long"))?;
+    bind(fd.as_raw_fd(), &addr)?;
     Ok(fd)
 }
 
@@ -233,71 +204,53 @@ fn read_loop(fd: &OwnedFd, tx: &Sender<Datagram>) {
     }
 }
 
-/// Room for the credentials and a few passed fds (which are closed).
-const CMSG_ROOM: usize = 256;
+/// Most fds one message can pass (the kernel's SCM_MAX_FD).
+const MAX_PASSED_FDS: usize = 253;
 
 /// One datagram: `None` when it is dropped (no credentials, truncated, empty).
 fn receive(fd: RawFd, buf: &mut [u8]) -> io::Result<Option<Datagram>> {
-    let mut cmsg = [0u64; CMSG_ROOM / 8];
-    let mut iov = libc::iovec {
-        iov_base: buf.as_mut_ptr().cast(),
-        iov_len: buf.len(),
-    };
-    // SAFETY: msghdr is plain data; all-zero is valid, and the pointers set below live across
-    // the call.
-    let mut msg: libc::msghdr = unsafe { zeroed() };
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = cmsg.as_mut_ptr().cast();
-    msg.msg_controllen = CMSG_ROOM as _;
-    // SAFETY: msg points at live buffers of the stated sizes.
-    let n = unsafe { libc::recvmsg(fd, &mut msg, libc::MSG_CMSG_CLOEXEC) };
-    if n < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    let pid = control_pid(&msg);
-    if n == 0 && msg.msg_controllen == 0 {
+    // Room for the credentials and as many fds as one message can pass, so the control data
+    // is never truncated: every fd that arrives is seen, and closed.
+    let mut cmsg = nix::cmsg_space!(libc::ucred, [RawFd; MAX_PASSED_FDS]);
+    let mut iov = [IoSliceMut::new(buf)];
+    let msg = recvmsg::<()>(fd, &mut iov, Some(&mut cmsg), MsgFlags::MSG_CMSG_CLOEXEC)?;
+    let (n, flags) = (msg.bytes, msg.flags);
+    let (pid, any_control) = control_pid(&msg);
+    if n == 0 && !any_control {
         // Shut down (an empty datagram would still carry credentials).
         return Err(io::ErrorKind::UnexpectedEof.into());
     }
-    if msg.msg_flags & (libc::MSG_TRUNC | libc::MSG_CTRUNC) != 0 {
+    if flags.intersects(MsgFlags::MSG_TRUNC | MsgFlags::MSG_CTRUNC) {
         log::debug!("notify socket: dropped an oversized message");
         return Ok(None);
     }
     let Some(pid) = pid else {
         return Ok(None);
     };
-    let notices = parse(&buf[..n as usize]);
+    let notices = parse(&buf[..n]);
     Ok((!notices.is_empty()).then_some(Datagram { pid, notices }))
 }
 
-/// The sender pid from SCM_CREDENTIALS; fds passed with SCM_RIGHTS are closed.
-fn control_pid(msg: &libc::msghdr) -> Option<i32> {
-    let mut pid = None;
-    // SAFETY: the CMSG_* macros walk the control buffer the kernel just filled, within
-    // msg_controllen.
-    unsafe {
-        let mut c = libc::CMSG_FIRSTHDR(msg);
-        while !c.is_null() {
-            let data = libc::CMSG_DATA(c);
-            let len = (*c).cmsg_len as usize - (data as usize - c as usize);
-            match ((*c).cmsg_level, (*c).cmsg_type) {
-                (libc::SOL_SOCKET, libc::SCM_CREDENTIALS) if len >= size_of::<libc::ucred>() => {
-                    let cred = std::ptr::read_unaligned(data as *const libc::ucred);
-                    pid = Some(cred.pid);
+/// The sender pid from SCM_CREDENTIALS, and whether any control message came; fds passed
+/// with SCM_RIGHTS are closed.
+fn control_pid(msg: &RecvMsg<'_, '_, ()>) -> (Option<i32>, bool) {
+    let (mut pid, mut any) = (None, false);
+    let Ok(cmsgs) = msg.cmsgs() else {
+        return (None, true);
+    };
+    for c in cmsgs {
+        any = true;
+        match c {
+            ControlMessageOwned::ScmCredentials(cred) => pid = Some(cred.pid()),
+            ControlMessageOwned::ScmRights(fds) => {
+                for f in fds {
+                    let _ = close(f);
                 }
-                (libc::SOL_SOCKET, libc::SCM_RIGHTS) => {
-                    for i in 0..len / size_of::<RawFd>() {
-                        let f = std::ptr::read_unaligned((data as *const RawFd).add(i));
-                        libc::close(f);
-                    }
-                }
-                _ => {}
             }
-            c = libc::CMSG_NXTHDR(msg, c);
+            _ => {}
         }
     }
-    pid
+    (pid, any)
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! Every reader returns `None` when the process is gone or the file is unreadable: processes
 //! exit while we look, and that is not an error.
 
+use nix::unistd::{sysconf, SysconfVar};
 use std::path::PathBuf;
 
 /// The fields of `/proc/PID/stat` that usage needs.
@@ -74,13 +75,19 @@ pub fn all_stats(limit: usize) -> Vec<Stat> {
 }
 
 pub fn page_size() -> u64 {
-    // SAFETY: sysconf has no preconditions.
-    unsafe { libc::sysconf(libc::_SC_PAGESIZE) }.max(1) as u64
+    sysconf(SysconfVar::PAGE_SIZE)
+        .ok()
+        .flatten()
+        .unwrap_or(1)
+        .max(1) as u64
 }
 
 pub fn clock_ticks() -> u64 {
-    // SAFETY: sysconf has no preconditions.
-    unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64
+    sysconf(SysconfVar::CLK_TCK)
+        .ok()
+        .flatten()
+        .unwrap_or(1)
+        .max(1) as u64
 }
 
 /// Seconds since boot (for uptimes computed from start ticks).

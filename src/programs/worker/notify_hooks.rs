@@ -1,7 +1,6 @@
 //! The worker's side of readiness (`type=notify`): the sd_notify socket it owns, the
 //! s6-style readiness pipe of each spawn, and turning what they say into table events.
 
-use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
 
 use crossbeam_channel::{unbounded, Receiver, Sender};
@@ -117,15 +116,12 @@ impl Worker {
 fn wait_for_newline(fd: &OwnedFd) -> bool {
     let mut buf = [0u8; 64];
     loop {
-        // SAFETY: reading into a local buffer from an fd we own.
-        let n = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
-        if n < 0 && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
-            continue;
-        }
-        if n <= 0 {
-            return false;
-        }
-        if buf[..n as usize].contains(&b'\n') {
+        let n = match nix::unistd::read(fd.as_raw_fd(), &mut buf) {
+            Err(nix::errno::Errno::EINTR) => continue,
+            Ok(0) | Err(_) => return false,
+            Ok(n) => n,
+        };
+        if buf[..n].contains(&b'\n') {
             return true;
         }
     }
