@@ -134,6 +134,21 @@ pub struct LogConfig {
     pub prefix: Option<String>,
 }
 
+impl LogConfig {
+    /// No log file, no rotation, no capture, no events: output is drained and dropped.
+    pub fn none() -> LogConfig {
+        LogConfig {
+            file: LogFile::None,
+            maxbytes: 0,
+            backups: 0,
+            capture_maxbytes: 0,
+            events_enabled: false,
+            syslog: false,
+            prefix: None,
+        }
+    }
+}
+
 /// Extension: a health check run while the process is RUNNING.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HealthCheck {

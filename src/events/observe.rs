@@ -122,7 +122,7 @@ impl Emitter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{AutoRestart, LogConfig, LogFile};
+    use crate::config::{AutoRestart, LogConfig};
     use crate::events::event::StateChange;
     use crate::events::pool::Pool;
     use crate::events::testutil::attach;
@@ -132,13 +132,9 @@ mod tests {
 
     fn log_config(events: bool, capture: u64) -> LogConfig {
         LogConfig {
-            file: LogFile::None,
-            maxbytes: 0,
-            backups: 0,
             capture_maxbytes: capture,
             events_enabled: events,
-            syslog: false,
-            prefix: None,
+            ..LogConfig::none()
         }
     }
 

@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use crate::config::{AutoRestart, GroupConfig, GroupKind, LogConfig, LogFile, ProcessConfig};
+use crate::config::{AutoRestart, GroupConfig, GroupKind, LogConfig, ProcessConfig};
 
 /// The name of the command's process and of its group.
 pub const NAME: &str = "main";
@@ -24,18 +24,6 @@ pub struct CommandSpec {
     pub stopwaitsecs: u64,
     /// Signals go to the command's process group (tini `-g`), not only to its pid.
     pub to_group: bool,
-}
-
-fn no_log() -> LogConfig {
-    LogConfig {
-        file: LogFile::None,
-        maxbytes: 0,
-        backups: 0,
-        capture_maxbytes: 0,
-        events_enabled: false,
-        syslog: false,
-        prefix: None,
-    }
 }
 
 /// The command as a shell would read it back (for `status` and the log).
@@ -77,8 +65,8 @@ pub fn group_config(spec: &CommandSpec) -> GroupConfig {
         environment: Vec::new(),
         serverurl: None,
         redirect_stderr: false,
-        stdout: no_log(),
-        stderr: no_log(),
+        stdout: LogConfig::none(),
+        stderr: LogConfig::none(),
         here: std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/")),
         essential: false,
         depends_on: Vec::new(),

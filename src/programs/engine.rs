@@ -462,12 +462,7 @@ fn unreachable_sink() -> Arc<Sink> {
     let spec = SinkSpec {
         config: LogConfig {
             file: LogFile::Path("/dev/null".into()),
-            maxbytes: 0,
-            backups: 0,
-            capture_maxbytes: 0,
-            events_enabled: false,
-            syslog: false,
-            prefix: None,
+            ..LogConfig::none()
         },
         process_name: String::new(),
         group_name: String::new(),

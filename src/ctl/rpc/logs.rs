@@ -1,6 +1,6 @@
 //! The main log and the process logs: read, tail, clear.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::super::readfile;
 use super::{capped, fault, p_int, p_str, result_struct, Rpc, RpcResult};
@@ -44,6 +44,12 @@ impl Rpc {
         Ok(self.resolve_process(namespec)?.namespec())
     }
 
+    /// The log file of one process's channel (`None` when it has none).
+    fn process_log_path(&self, namespec: &str, channel: Channel) -> Result<Option<PathBuf>, Fault> {
+        let ns = self.process_for_log(namespec)?;
+        self.backend.log_path(&ns, channel)
+    }
+
     fn read_process_log(
         &self,
         namespec: &str,
@@ -51,8 +57,7 @@ impl Rpc {
         length: i64,
         channel: Channel,
     ) -> RpcResult {
-        let ns = self.process_for_log(namespec)?;
-        let path = self.backend.log_path(&ns, channel)?;
+        let path = self.process_log_path(namespec, channel)?;
         let path = existing(path.as_deref()).map_err(|detail| fault(faults::NO_FILE, &detail))?;
         let data = readfile::read_file(path, offset, length)?;
         Ok(Value::Str(String::from_utf8_lossy(&data).into_owned()))
@@ -65,8 +70,7 @@ impl Rpc {
         length: i64,
         channel: Channel,
     ) -> RpcResult {
-        let ns = self.process_for_log(namespec)?;
-        let path = self.backend.log_path(&ns, channel)?;
+        let path = self.process_log_path(namespec, channel)?;
         let (data, offset, overflow) = match existing(path.as_deref()) {
             Ok(p) => readfile::tail_file(p, offset, length),
             Err(_) => (Vec::new(), 0, false),
