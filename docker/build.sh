@@ -36,12 +36,6 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-# The host triple: the image holds Linux binaries, and static linking is done with glibc's
-# static libraries (crt-static), which needs no extra toolchain.
-host_triple() {
-    rustc -vV | sed -n 's/^host: //p'
-}
-
 is_static() {
     local out
     out=$(ldd "$1" 2>&1 || true)
@@ -49,20 +43,11 @@ is_static() {
     return 1
 }
 
+# scripts/build-static.sh builds them as the image needs them (glibc's static libraries) and
+# prints where they are.
 build_binaries() {
-    local triple profile_dir
-    triple=$(host_triple)
-    case "$triple" in *-linux-gnu) ;; *) die "host triple '$triple' is not *-linux-gnu" ;; esac
-    case "$PROFILE" in
-        release) profile_dir=release ;;
-        dev | debug) PROFILE=dev; profile_dir=debug ;;
-        *) die "unknown profile '$PROFILE' (release or dev)" ;;
-    esac
-    echo "docker/build.sh: building static binaries ($triple, $PROFILE)" >&2
-    # --target keeps RUSTFLAGS away from build scripts and proc macros, which cannot be static.
-    (cd "$REPO" && RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+crt-static" \
-        cargo build --profile "$PROFILE" --target "$triple" --bins)
-    BIN_DIR=$REPO/target/$triple/$profile_dir
+    echo "docker/build.sh: building static binaries ($PROFILE)" >&2
+    BIN_DIR=$("$REPO/scripts/build-static.sh" "$PROFILE")
 }
 
 # rootfs/ is copied onto / by the Dockerfile: it must hold every directory the default config
