@@ -110,7 +110,12 @@ def wait_for(what, check, deadline=120):
 def run_daemon(d, conf):
     argv = ["unshare", "--pid", "--fork", "--mount-proc",
             *callgrind(f"{d}/daemon.%p.cg", [str(BIN / "supervisord"), "-n", "-c", str(conf)])]
-    daemon = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # As supervisord's second start sees it (init/malloc.rs): it then puts the environment
+    # back instead of starting itself again, which would leave valgrind.
+    env = dict(os.environ, GLIBC_TUNABLES="glibc.malloc.tcache_count=0",
+               SUPERVISORD_RS_GLIBC_TUNABLES="-")
+    daemon = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              env=env)
     ctl = [str(BIN / "supervisorctl"), "-c", str(conf)]
 
     def running():

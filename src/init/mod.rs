@@ -28,6 +28,7 @@ mod command;
 pub mod command_opts;
 mod faults;
 mod mainloop;
+pub mod malloc;
 mod shutdown;
 mod signals;
 mod startup;

@@ -18,6 +18,7 @@ mod faults;
 mod fcgi_program;
 mod lifecycle;
 mod limits;
+mod malloc_tunables;
 mod output_order;
 mod performance;
 mod pid1;
