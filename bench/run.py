@@ -15,6 +15,7 @@ when the harness itself breaks.
 import argparse
 import json
 import signal
+from dataclasses import asdict
 import sys
 import time
 from pathlib import Path
@@ -44,7 +45,8 @@ def parse_args(argv):
     parser.add_argument("--only", help="comma-separated scenario keys "
                         "(idle, ctl, spawn, restart, capture, orphans, shutdown)")
     parser.add_argument("--ours-bin", help="directory holding our supervisord and supervisorctl "
-                        "(default: target/release)")
+                        "(default: the static build of scripts/build-static.sh, with the "
+                        "dynamic one of target/release beside it)")
     parser.add_argument("--impl", help="run only these implementations (python, ours)")
     parser.add_argument("--no-ns", action="store_true",
                         help="run daemons as plain children even where pid namespaces work")
@@ -95,7 +97,7 @@ def update_benchmarks(text):
 
 
 def implementations(args):
-    impls = {"python": python_impl(log), "ours": ours_impl(args.ours_bin)}
+    impls = {"python": python_impl(log), "ours": ours_impl(args.ours_bin, log)}
     if args.impl:
         for key in set(impls) - set(args.impl.split(",")):
             impls[key].unavailable = "not selected (--impl)"
@@ -166,7 +168,7 @@ def main(argv):
     if not ctx.ns:
         results.notes.append("pid namespaces unavailable: daemons ran as plain children.")
     mode = "quick" if args.quick else "full"
-    data = {"mode": mode, "machine": facts, "impls": {k: vars(v) for k, v in impls.items()},
+    data = {"mode": mode, "machine": facts, "impls": {k: asdict(v) for k, v in impls.items()},
             **results.to_json()}
     write(report.render(results, impls, facts, mode), data, args.update_benchmarks)
     return 0

@@ -19,6 +19,8 @@ class Impl:
     supervisord: str
     supervisorctl: str
     unavailable: str = ""
+    # Ours: the dynamically linked build, measured beside the static one in a few rows.
+    dynamic: "Impl | None" = None
 
 
 def python_impl(log):
@@ -60,12 +62,33 @@ def installed_version(supervisord):
     return done.stdout.strip()
 
 
-def ours_impl(bindir=None):
-    """supervisord-rs from target/release (built by `cargo build --release --bins`)."""
-    bindir = Path(bindir) if bindir else REPO / "target" / "release"
-    impl = Impl("ours", "supervisord-rs", str(bindir / "supervisord"),
-                str(bindir / "supervisorctl"))
+def ours_impl(bindir=None, log=print):
+    """supervisord-rs as the Docker image ships it: the static binaries that
+    scripts/build-static.sh builds (built or brought up to date here), with the dynamically
+    linked build of `cargo build --release --bins` beside them. A given `bindir` is used alone."""
+    if bindir:
+        return checked(Impl("ours", "supervisord-rs", str(Path(bindir) / "supervisord"),
+                            str(Path(bindir) / "supervisorctl")))
+    try:
+        log("building the static and the dynamic binaries (no-op when up to date)")
+        static = subprocess.run([str(REPO / "scripts" / "build-static.sh")], check=True,
+                                capture_output=True, text=True, timeout=1800).stdout.strip()
+        subprocess.run(["cargo", "build", "--release", "--bins"], cwd=REPO, check=True,
+                       capture_output=True, text=True, timeout=1800)
+    except (OSError, subprocess.SubprocessError) as err:
+        impl = Impl("ours", "supervisord-rs", "", "")
+        impl.unavailable = f"build failed: {getattr(err, 'stderr', '') or err}"[-300:]
+        return impl
+    impl = checked(Impl("ours", "supervisord-rs", f"{static}/supervisord",
+                        f"{static}/supervisorctl"))
+    dynamic = REPO / "target" / "release"
+    impl.dynamic = checked(Impl("ours", "supervisord-rs (dynamic)", str(dynamic / "supervisord"),
+                                str(dynamic / "supervisorctl")))
+    return impl
+
+
+def checked(impl):
     missing = [p for p in (impl.supervisord, impl.supervisorctl) if not os.access(p, os.X_OK)]
     if missing:
-        impl.unavailable = f"not built ({', '.join(missing)}): run cargo build --release --bins"
+        impl.unavailable = f"not built ({', '.join(missing)})"
     return impl

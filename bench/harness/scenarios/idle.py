@@ -12,7 +12,7 @@ from ..conf import sleepers
 from ..results import Metric, Target
 from .base import Scenario, daemon_with
 
-RSS_TARGETS = {10: 2.5, 200: 6.0}
+RSS_TARGETS = {10: 2.5, 200: 6.0, 1000: 12.0}
 SETTLE = 1.0
 WAKEUP_PROGRAMS = 10
 
@@ -35,6 +35,9 @@ class Idle(Scenario):
             found.append(Metric(f"rss_{n}", f"idle RSS, {n} programs", "MiB", target,
                                 headline=n == headline))
         for n in self.sizes:
+            found.append(Metric(f"rss_dyn_{n}", f"idle RSS, {n} programs, dynamically linked "
+                                "build (ours only)", "MiB", compare=False))
+        for n in self.sizes:
             found.append(Metric(f"threads_{n}", f"threads, {n} programs", "", digits=0))
         found.append(Metric(f"wakeups_{WAKEUP_PROGRAMS}",
                             f"idle wakeups, {WAKEUP_PROGRAMS} programs ({self.window:g} s window)",
@@ -42,12 +45,19 @@ class Idle(Scenario):
         return found
 
     def run(self, impl, ctx, rec):
+        self.measure(impl, ctx, rec, "rss")
+        if impl.dynamic is not None and not impl.dynamic.unavailable:
+            self.measure(impl.dynamic, ctx, rec, "rss_dyn", wakeups=False)
+
+    def measure(self, impl, ctx, rec, rss_key, wakeups=True):
         for n in self.sizes:
             with daemon_with(impl, ctx, sleepers(n), running=n) as daemon:
                 # Let connection threads and start-up work finish before reading.
                 time.sleep(SETTLE)
                 daemon.check_alive()
-                rec(f"rss_{n}", procfs.rss_kib(daemon.pid) / 1024)
+                rec(f"{rss_key}_{n}", procfs.rss_kib(daemon.pid) / 1024)
+                if not wakeups:
+                    continue
                 rec(f"threads_{n}", procfs.thread_count(daemon.pid))
                 if n == WAKEUP_PROGRAMS:
                     before = procfs.context_switches(daemon.pid)
