@@ -4,7 +4,7 @@
 use super::ctx::Ctx;
 use super::datatypes::{integer, list_of_strings, octal, process_or_group_name};
 use super::expand::Val;
-use super::model::{EventListenerConfig, FcgiConfig, GroupConfig, GroupKind};
+use super::model::{EventListenerConfig, FcgiConfig, GroupConfig, GroupKind, ProcessConfig};
 use super::program::{processes, section_program_name};
 use super::section::View;
 use super::users::colon_separated_user_group;
@@ -81,7 +81,7 @@ pub fn build(ctx: &mut Ctx) -> Result<Vec<GroupConfig>, ConfigError> {
             name,
             priority,
             kind: GroupKind::Program,
-            processes,
+            processes: shared(processes),
         });
     }
     for v in views_with_prefix(ctx, "eventlistener:") {
@@ -147,7 +147,7 @@ fn hetero_group(
         name,
         priority,
         kind: GroupKind::Program,
-        processes: procs,
+        processes: shared(procs),
     })
 }
 
@@ -223,7 +223,7 @@ fn listener_pool(ctx: &mut Ctx, v: View) -> Result<GroupConfig, ConfigError> {
         name,
         priority,
         kind,
-        processes,
+        processes: shared(processes),
     })
 }
 
@@ -237,7 +237,7 @@ fn fcgi_group(ctx: &mut Ctx, v: View) -> Result<GroupConfig, ConfigError> {
         name,
         priority,
         kind: GroupKind::Fcgi(socket),
-        processes,
+        processes: shared(processes),
     })
 }
 
@@ -432,4 +432,9 @@ fn find_cycle(deps: &BTreeMap<&str, &[String]>) -> Option<Vec<String>> {
         }
     }
     None
+}
+
+/// A group's processes as the config holds them: each shared with the worker that runs it.
+fn shared(processes: Vec<ProcessConfig>) -> Vec<std::sync::Arc<ProcessConfig>> {
+    processes.into_iter().map(std::sync::Arc::new).collect()
 }

@@ -70,6 +70,8 @@ fn merge_environment(global: &[(String, String)], groups: &mut [super::model::Gr
         return;
     }
     for p in groups.iter_mut().flat_map(|g| g.processes.iter_mut()) {
+        // Not shared yet while the config is being built: no copy is made.
+        let p = std::sync::Arc::make_mut(p);
         let mut env = global.to_vec();
         for (k, v) in p.environment.drain(..) {
             match env.iter_mut().find(|(ek, _)| *ek == k) {

@@ -2,6 +2,7 @@
 //! plane) reads only these types; nothing else parses config text.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// A whole `supervisord.conf` (plus includes), validated.
 #[derive(Debug, Clone, PartialEq)]
@@ -100,8 +101,9 @@ pub struct GroupConfig {
     pub name: String,
     pub priority: i64,
     pub kind: GroupKind,
-    /// Processes in Supervisor's order for the group.
-    pub processes: Vec<ProcessConfig>,
+    /// Processes in Supervisor's order for the group. Shared: the worker that runs a process
+    /// holds the same one (a configuration is about 1 KiB per process).
+    pub processes: Vec<Arc<ProcessConfig>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -386,7 +386,10 @@ pub fn load_config(opts: &Options) -> Result<Config, ConfigError> {
         .collect();
     let mut config = config::load_with_user(&path, &env, opts.user.as_deref())?;
     opts.overrides.apply(&mut config);
-    let processes = config.groups.iter().flat_map(|g| &g.processes);
+    let processes = config
+        .groups
+        .iter()
+        .flat_map(|g| g.processes.iter().map(|p| &**p));
     crate::programs::capacity::check(processes, &config.supervisord).map_err(|message| {
         ConfigError {
             file: Some(path.clone()),

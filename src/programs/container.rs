@@ -79,7 +79,7 @@ pub fn group_config(spec: &CommandSpec) -> GroupConfig {
         name: NAME.into(),
         priority: PRIORITY,
         kind: GroupKind::Program,
-        processes: vec![process],
+        processes: vec![std::sync::Arc::new(process)],
     }
 }
 

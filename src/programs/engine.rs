@@ -198,7 +198,10 @@ impl Engine {
     fn add_group_as(&self, gc: GroupConfig, role: Role) -> io::Result<()> {
         let config = self.config();
         let running = self.all();
-        let processes = running.iter().map(|p| &*p.config).chain(&gc.processes);
+        let processes = running
+            .iter()
+            .map(|p| &*p.config)
+            .chain(gc.processes.iter().map(|p| &**p));
         super::capacity::check(processes, &config.supervisord).map_err(io::Error::other)?;
         let shared = read(&self.shared).clone();
         if self.group_config(&gc.name).is_some() {
@@ -237,8 +240,7 @@ impl Engine {
                 log::error!("event listener pool {}: {e}", gc.name);
             }
         }
-        // The processes' configurations live in their handles; keeping them here as well
-        // would hold a second copy of every one (group_config puts them back).
+        // The processes' configurations live in their handles (group_config puts them back).
         let mut gc = gc;
         gc.processes = Vec::new();
         groups.insert(at, Group { config: gc, procs });
@@ -330,7 +332,7 @@ impl Engine {
             .iter()
             .find(|g| g.config.name == name)
             .map(|g| GroupConfig {
-                processes: g.procs.iter().map(|p| (*p.config).clone()).collect(),
+                processes: g.procs.iter().map(|p| p.config.clone()).collect(),
                 ..g.config.clone()
             })
     }

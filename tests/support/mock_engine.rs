@@ -67,7 +67,7 @@ pub fn process_config(group: &str, name: &str, priority: i64, dir: &Path) -> Pro
 pub fn make_config(dir: &Path, procs: &[(&str, &str, i64)], auth: Option<Auth>) -> Config {
     let mut groups: Vec<GroupConfig> = Vec::new();
     for (g, n, p) in procs {
-        let pc = process_config(g, n, *p, dir);
+        let pc = std::sync::Arc::new(process_config(g, n, *p, dir));
         match groups.iter_mut().find(|x| x.name == *g) {
             Some(grp) => grp.processes.push(pc),
             None => groups.push(GroupConfig {

@@ -172,7 +172,7 @@ impl ProcessHandle {
     /// Starts the worker thread for `config` (the process starts STOPPED).
     /// `role`: where the process's standard streams go.
     pub fn start(
-        config: ProcessConfig,
+        config: Arc<ProcessConfig>,
         shared: Arc<Shared>,
         stdout_sink: Arc<Sink>,
         stderr_sink: Option<Arc<Sink>>,
@@ -213,7 +213,6 @@ impl ProcessHandle {
         };
         let info = Arc::new(Mutex::new(info));
         let transitions = Arc::new(AtomicU64::new(0));
-        let config = Arc::new(config);
         // Bounded: an unbounded channel allocates a 31-slot block on its first message and
         // keeps it for the worker's life. Senders are never the worker itself and the worker
         // only blocks on its own channels, so a full queue just makes a sender wait.
