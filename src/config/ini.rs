@@ -53,8 +53,9 @@ pub struct Ini {
 struct Cursor {
     /// Index in `sections`, or `None` for `[DEFAULT]`.
     section: Option<usize>,
-    /// Key whose value continuation lines extend, with its pieces.
-    key: Option<(String, usize, Vec<String>)>,
+    /// Key whose value continuation lines extend, with its value so far (pieces joined by
+    /// `\n` as they come: one String per value, not one per line).
+    key: Option<(String, usize, String)>,
     indent: usize,
 }
 
@@ -85,20 +86,21 @@ impl Ini {
                 // Blank lines belong to a value being continued; comment lines are skipped.
                 if !had_comment {
                     if let Some(Cursor {
-                        key: Some((_, _, parts)),
+                        key: Some((_, _, joined)),
                         ..
                     }) = cur.as_mut()
                     {
-                        parts.push(String::new());
+                        joined.push('\n');
                     }
                 }
                 continue;
             }
             let indent = line.len() - line.trim_start().len();
             if let Some(c) = cur.as_mut() {
-                if let Some((_, _, parts)) = c.key.as_mut() {
+                if let Some((_, _, joined)) = c.key.as_mut() {
                     if indent > c.indent {
-                        parts.push(value.to_string());
+                        joined.push('\n');
+                        joined.push_str(value);
                         continue;
                     }
                 }
@@ -124,7 +126,7 @@ impl Ini {
             };
             match split_option(value) {
                 Some((key, val)) => {
-                    c.key = Some((key.to_lowercase(), lineno, vec![val.to_string()]));
+                    c.key = Some((key.to_lowercase(), lineno, val.to_string()));
                     c.indent = indent;
                 }
                 None => bad.push((lineno, raw)),
@@ -141,10 +143,10 @@ impl Ini {
 
     /// Stores the value accumulated in `c` and leaves the cursor on its section.
     fn finish(&mut self, c: Cursor, file: &Rc<PathBuf>) {
-        let Some((key, line, parts)) = c.key else {
+        let Some((key, line, mut value)) = c.key else {
             return;
         };
-        let value = parts.join("\n").trim_end().to_string();
+        value.truncate(value.trim_end().len());
         let entry = Entry {
             key,
             value,
@@ -195,6 +197,10 @@ fn strip_comment(line: &str) -> (&str, bool) {
 /// such one of that round). So in `x;y ;z #w` the first round sees `;` at 1 (no comment) and
 /// `#` at 7 (a comment): the value is `x;y ;z`.
 fn inline_comment_start(line: &str) -> Option<usize> {
+    // Most lines have neither prefix: no rounds to run.
+    if !line.bytes().any(|b| b == b';' || b == b'#') {
+        return None;
+    }
     let mut search: Vec<(char, usize)> = vec![(';', 0), ('#', 0)];
     while !search.is_empty() {
         let mut start: Option<usize> = None;

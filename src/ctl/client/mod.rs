@@ -58,6 +58,11 @@ impl Ctl {
         let _ = self.out.write_all(b"\n");
     }
 
+    /// Writes `text` as it is (lines already ended).
+    pub fn output_raw(&mut self, text: &str) {
+        let _ = self.out.write_all(text.as_bytes());
+    }
+
     pub fn flush(&mut self) {
         let _ = self.out.flush();
     }
