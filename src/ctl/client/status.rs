@@ -3,7 +3,7 @@
 use super::transport::CallError;
 use super::{exit, fault, CmdResult, Ctl};
 use crate::ctl::protocol::xmlrpc::Value;
-use crate::ctl::protocol::{make_namespec, split_namespec};
+use crate::ctl::protocol::{json, make_namespec, split_namespec};
 
 pub fn field_str(v: &Value, key: &str) -> String {
     v.get(key).and_then(Value::as_str).unwrap_or("").to_string()
@@ -115,8 +115,7 @@ pub fn do_status(ctl: &mut Ctl, arg: &str) -> CmdResult {
             eprintln!("{e}");
         }
         let usage = usage_by_name(ctl);
-        let array = Value::Array(matching.iter().map(|v| with_usage(v, &usage)).collect());
-        ctl.output(&crate::ctl::protocol::json::encode(&array));
+        ctl.output(&json_statuses(&matching, &usage));
     } else {
         for e in &errors {
             ctl.output(e);
@@ -137,30 +136,53 @@ fn usage_by_name(ctl: &Ctl) -> Vec<(String, Value)> {
     rows.into_iter()
         .map(|r| {
             (
-                make_namespec(&field_str(&r, "group"), &field_str(&r, "name")),
+                make_namespec(str_field(&r, "group"), str_field(&r, "name")),
                 r,
             )
         })
         .collect()
 }
 
-/// The process info with a `usage` member (its usage struct minus the repeated fields).
-fn with_usage(info: &Value, usage: &[(String, Value)]) -> Value {
-    let name = make_namespec(&field_str(info, "group"), &field_str(info, "name"));
-    let (Value::Struct(fields), Some((_, Value::Struct(u)))) =
-        (info, usage.iter().find(|(n, _)| *n == name))
-    else {
-        return info.clone();
+/// The JSON array of the process infos, each with a `usage` member (its usage struct minus
+/// the repeated fields), written without copying the values.
+fn json_statuses(infos: &[&Value], usage: &[(String, Value)]) -> String {
+    let mut out = String::with_capacity(infos.len() * 640);
+    out.push('[');
+    for (i, info) in infos.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        write_info_json(info, usage_of(info, i, usage), &mut out);
+    }
+    out.push(']');
+    out
+}
+
+/// The usage row of `info`, looked for first at its own index (the server lists both in
+/// the same order).
+fn usage_of<'a>(info: &Value, index: usize, usage: &'a [(String, Value)]) -> Option<&'a Value> {
+    let name = make_namespec(str_field(info, "group"), str_field(info, "name"));
+    let at_index = usage.get(index).filter(|(n, _)| *n == name);
+    at_index
+        .or_else(|| usage.iter().find(|(n, _)| *n == name))
+        .map(|(_, u)| u)
+}
+
+fn write_info_json(info: &Value, usage: Option<&Value>, out: &mut String) {
+    let (Value::Struct(fields), Some(Value::Struct(u))) = (info, usage) else {
+        json::write_value(info, out);
+        return;
     };
     let repeated = ["name", "group", "pid", "statename"];
-    let u = u
-        .iter()
-        .filter(|(k, _)| !repeated.contains(&k.as_str()))
-        .cloned()
-        .collect();
-    let mut fields = fields.clone();
-    fields.push(("usage".into(), Value::Struct(u)));
-    Value::Struct(fields)
+    out.push('{');
+    json::write_members(fields.iter().map(|(k, v)| (k.as_str(), v)), out);
+    if !fields.is_empty() {
+        out.push_str(", ");
+    }
+    out.push_str("\"usage\": {");
+    let kept = u.iter().filter(|(k, _)| !repeated.contains(&k.as_str()));
+    json::write_members(kept.map(|(k, v)| (k.as_str(), v)), out);
+    out.push_str("}}");
 }
 
 pub fn do_pid(ctl: &mut Ctl, arg: &str) -> CmdResult {
@@ -203,6 +225,25 @@ pub fn do_pid(ctl: &mut Ctl, arg: &str) -> CmdResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_adds_usage_without_repeated_fields() {
+        let a = info("g", "a", "RUNNING", "x");
+        let b = info("b", "b", "STOPPED", "");
+        let usage_b = Value::Struct(vec![
+            ("name".into(), Value::str("b")),
+            ("rss".into(), Value::Int(7)),
+        ]);
+        let usage = vec![("b".to_string(), usage_b)];
+        let got = json_statuses(&[&a, &b], &usage);
+        assert_eq!(
+            got,
+            r#"[{"name": "a", "group": "g", "statename": "RUNNING", "description": "x"}, {"name": "b", "group": "b", "statename": "STOPPED", "description": "", "usage": {"rss": 7}}]"#
+        );
+        let empty = Value::Struct(vec![]);
+        let got = json_statuses(&[&empty], &[("".into(), Value::Struct(vec![]))]);
+        assert_eq!(got, r#"[{"usage": {}}]"#);
+    }
 
     fn info(group: &str, name: &str, statename: &str, desc: &str) -> Value {
         Value::Struct(vec![

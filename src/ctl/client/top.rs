@@ -132,13 +132,12 @@ fn fetch(ctl: &mut Ctl, names: &[String]) -> Result<Option<Vec<Value>>, CallErro
         }
         Err(e) => return Err(e),
     };
-    let rows = all
-        .as_array()
-        .unwrap_or(&[])
-        .iter()
-        .filter(|r| wanted(r, names))
-        .cloned();
-    Ok(Some(rows.collect()))
+    let Value::Array(rows) = all else {
+        return Ok(Some(Vec::new()));
+    };
+    Ok(Some(
+        rows.into_iter().filter(|r| wanted(r, names)).collect(),
+    ))
 }
 
 fn wanted(row: &Value, names: &[String]) -> bool {
