@@ -3,6 +3,7 @@
 //! section header and key so later errors can point at them.
 
 use super::ConfigError;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
@@ -47,6 +48,8 @@ pub struct Ini {
     pub sections: Vec<Section>,
     /// Keys of `[DEFAULT]`: Python's parser offers them as fallbacks in every section.
     pub defaults: Vec<Entry>,
+    /// Index in `sections` by name, so a file of many sections is read in linear time.
+    by_name: HashMap<String, usize>,
 }
 
 /// Where a value is being accumulated while reading lines.
@@ -126,7 +129,7 @@ impl Ini {
             };
             match split_option(value) {
                 Some((key, val)) => {
-                    c.key = Some((key.to_lowercase(), lineno, val.to_string()));
+                    c.key = Some((lower(key), lineno, val.to_string()));
                     c.indent = indent;
                 }
                 None => bad.push((lineno, raw)),
@@ -162,13 +165,25 @@ impl Ini {
         }
     }
 
+    /// The index of section `name`; the map answers while it covers every section (the
+    /// field is public: a section added elsewhere sends us back to the scan).
+    fn find_section(&self, name: &str) -> Option<usize> {
+        let indexed = self.by_name.len() == self.sections.len();
+        match self.by_name.get(name) {
+            Some(&i) if self.sections.get(i).is_some_and(|s| s.name == name) => Some(i),
+            None if indexed => None,
+            _ => self.sections.iter().position(|s| s.name == name),
+        }
+    }
+
     fn open_section(&mut self, name: &str, file: &Rc<PathBuf>, line: usize) -> Option<usize> {
         if name == "DEFAULT" {
             return None;
         }
-        if let Some(i) = self.sections.iter().position(|s| s.name == name) {
+        if let Some(i) = self.find_section(name) {
             return Some(i);
         }
+        self.by_name.insert(name.to_string(), self.sections.len());
         self.sections.push(Section {
             name: name.to_string(),
             file: file.clone(),
@@ -221,6 +236,14 @@ fn inline_comment_start(line: &str) -> Option<usize> {
         search = next;
     }
     None
+}
+
+/// Python's `str.lower()` (option names are nearly always lower-case ASCII already).
+fn lower(key: &str) -> String {
+    match key.bytes().any(|b| b.is_ascii_uppercase() || !b.is_ascii()) {
+        true => key.to_lowercase(),
+        false => key.to_string(),
+    }
 }
 
 /// Python's `str.isspace()` for one character (also the separators U+001C..U+001F).
