@@ -16,7 +16,7 @@ use std::io::{self, Write};
 
 pub use self::errors::python_str_repr;
 use self::errors::CmdError;
-use self::transport::{CallError, Endpoint};
+use self::transport::{CallError, Endpoint, Pending};
 use crate::ctl::protocol::xmlrpc::Value;
 
 /// LSB init-script exit statuses used by supervisorctl.
@@ -89,7 +89,23 @@ impl Ctl {
 
     /// Checks that the server answers and speaks API 3.0; prints why not and sets the status.
     pub fn upcheck(&mut self) -> Result<bool, CmdError> {
-        match self.call("supervisor.getVersion", &[]) {
+        let version = self.call("supervisor.getVersion", &[]);
+        self.upcheck_answer(version)
+    }
+
+    /// `upcheck` with the read-only calls `methods` (no parameters) sent meanwhile, so their
+    /// answers do not wait for its round trip. Their answers when the server passed the check.
+    pub fn upcheck_then(&mut self, methods: &[&str]) -> Result<Option<Vec<Pending>>, CmdError> {
+        let version = self.endpoint.send("supervisor.getVersion", &[]);
+        let pending = methods.iter().map(|m| self.endpoint.send(m, &[])).collect();
+        match self.upcheck_answer(version.answer())? {
+            true => Ok(Some(pending)),
+            false => Ok(None),
+        }
+    }
+
+    fn upcheck_answer(&mut self, version: Result<Value, CallError>) -> Result<bool, CmdError> {
+        match version {
             Ok(v) => {
                 let api = v.as_str().unwrap_or("").to_string();
                 if api != crate::ctl::protocol::API_VERSION {

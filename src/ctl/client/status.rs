@@ -1,6 +1,6 @@
 //! `status` (and its `--json` extension) and `pid`.
 
-use super::transport::CallError;
+use super::transport::{CallError, Pending};
 use super::{exit, fault, CmdResult, Ctl};
 use crate::ctl::protocol::xmlrpc::Value;
 use crate::ctl::protocol::{json, make_namespec, split_namespec};
@@ -79,11 +79,19 @@ pub fn do_status(ctl: &mut Ctl, arg: &str) -> CmdResult {
     let mut words: Vec<&str> = arg.split_whitespace().collect();
     let json = words.contains(&"--json");
     words.retain(|w| *w != "--json");
-    if !ctl.upcheck()? {
+    let methods: &[&str] = match json {
+        true => &[
+            "supervisor.getAllProcessInfo",
+            "supervisor.getAllProcessUsage",
+        ],
+        false => &["supervisor.getAllProcessInfo"],
+    };
+    let Some(mut pending) = ctl.upcheck_then(methods)? else {
         ctl.exitstatus = exit::STATUS_UNKNOWN;
         return Ok(());
-    }
-    let all = ctl.call("supervisor.getAllProcessInfo", &[])?;
+    };
+    let usage = (pending.len() > 1).then(|| pending.remove(1));
+    let all = pending.remove(0).answer()?;
     let all: &[Value] = all.as_array().unwrap_or(&[]);
     let mut matching: Vec<&Value> = Vec::new();
     let mut errors: Vec<String> = Vec::new();
@@ -114,7 +122,7 @@ pub fn do_status(ctl: &mut Ctl, arg: &str) -> CmdResult {
         for e in &errors {
             eprintln!("{e}");
         }
-        let usage = usage_by_name(ctl);
+        let usage = usage.map(usage_by_name).unwrap_or_default();
         ctl.output(&json_statuses(&matching, &usage));
     } else {
         for e in &errors {
@@ -129,8 +137,8 @@ pub fn do_status(ctl: &mut Ctl, arg: &str) -> CmdResult {
 }
 
 /// Each process's usage struct (extension) by namespec; empty when the server has none.
-fn usage_by_name(ctl: &Ctl) -> Vec<(String, Value)> {
-    let Ok(Value::Array(rows)) = ctl.call("supervisor.getAllProcessUsage", &[]) else {
+fn usage_by_name(answer: Pending) -> Vec<(String, Value)> {
+    let Ok(Value::Array(rows)) = answer.answer() else {
         return Vec::new();
     };
     rows.into_iter()

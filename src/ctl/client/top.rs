@@ -79,13 +79,15 @@ pub fn do_top(ctl: &mut Ctl, arg: &str) -> CmdResult {
             return Ok(());
         }
     };
-    if !ctl.upcheck()? {
-        return Ok(());
-    }
     let interactive =
         !opts.once && std::io::stdout().is_terminal() && std::io::stdin().is_terminal();
+    // One table: its call goes out with the version check.
+    let ahead: &[&str] = if interactive { &[] } else { &[USAGE] };
+    let Some(mut first) = ctl.upcheck_then(ahead)? else {
+        return Ok(());
+    };
     if !interactive {
-        let Some(rows) = fetch(ctl, &opts.names)? else {
+        let Some(rows) = rows_of(ctl, first.remove(0).answer(), &opts.names)? else {
             return Ok(());
         };
         for line in render(&rows, opts.sort, None) {
@@ -123,7 +125,19 @@ pub fn do_top(ctl: &mut Ctl, arg: &str) -> CmdResult {
 /// The usage rows (filtered by names); `None` (with a message and status) when the server
 /// does not offer them.
 fn fetch(ctl: &mut Ctl, names: &[String]) -> Result<Option<Vec<Value>>, CallError> {
-    let all = match ctl.call("supervisor.getAllProcessUsage", &[]) {
+    let answer = ctl.call(USAGE, &[]);
+    rows_of(ctl, answer, names)
+}
+
+const USAGE: &str = "supervisor.getAllProcessUsage";
+
+/// The rows of a `getAllProcessUsage` answer, as `fetch` returns them.
+fn rows_of(
+    ctl: &mut Ctl,
+    answer: Result<Value, CallError>,
+    names: &[String],
+) -> Result<Option<Vec<Value>>, CallError> {
+    let all = match answer {
         Ok(v) => v,
         Err(CallError::Fault { code, .. }) if code == i64::from(fault::UNKNOWN_METHOD) => {
             ctl.output("supervisord does not report resource usage (supervisor.getAllProcessUsage is an extension of supervisord-rs)");
