@@ -418,7 +418,7 @@ pub fn main(argv0: &str, args: Vec<std::ffi::OsString>) -> i32 {
         out: io::BufWriter::with_capacity(16 * 1024, io::stdout()),
     };
     if !opts.action.is_empty() {
-        logs::install_interrupt_handler(false);
+        logs::exit_on_interrupt();
         ctl.onecmd(&opts.action.join(" "));
         ctl.flush();
         return ctl.exitstatus;
