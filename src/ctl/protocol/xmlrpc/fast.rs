@@ -24,6 +24,7 @@ struct Cursor<'a> {
     pos: usize,
     /// What the general decoder would charge so far (see `decode.rs`).
     cost: usize,
+    members_hint: usize,
 }
 
 /// A `<methodResponse>` in the canonical layout, or `None` to use the general decoder.
@@ -32,6 +33,7 @@ pub fn parse_response(text: &str) -> Option<Response> {
         text,
         pos: 0,
         cost: 0,
+        members_hint: 0,
     };
     c.lit(PROLOG)?;
     let response = if c.lit("<params>\n<param>\n").is_some() {
@@ -64,18 +66,33 @@ impl<'a> Cursor<'a> {
         let _ = self.lit("\n");
     }
 
-    /// The raw text up to the next `<` (the whole rest has one: the root's end tag).
-    fn raw_text(&mut self) -> Option<&'a str> {
+    /// The raw text up to the next `<` (the whole rest has one: the root's end tag), and
+    /// whether it has an `&`. `None` for a `>` or a carriage return (see `unescape`). One
+    /// byte loop: the texts of an answer are mostly a few bytes long, too short for a
+    /// vectorised search to pay for its set-up.
+    fn raw_text(&mut self) -> Option<(&'a str, bool)> {
         let rest = self.rest();
-        let end = rest.find('<')?;
-        self.pos += end;
-        Some(&rest[..end])
+        let mut amp = false;
+        for (i, b) in rest.bytes().enumerate() {
+            match b {
+                b'<' => {
+                    self.pos += i;
+                    return Some((&rest[..i], amp));
+                }
+                b'&' => amp = true,
+                b'>' | b'\r' => return None,
+                _ => {}
+            }
+        }
+        None
     }
 
     /// Element text, unescaped, and charged like the general decoder charges it.
     fn text(&mut self) -> Option<String> {
-        let raw = self.raw_text()?;
-        let text = unescape(raw)?;
+        let text = match self.raw_text()? {
+            (raw, false) => raw.to_string(),
+            (raw, true) => unescape(raw)?,
+        };
         self.cost += text.len();
         Some(text)
     }
@@ -100,7 +117,7 @@ impl<'a> Cursor<'a> {
             return Some(Value::Str(s));
         }
         if self.lit("<int>").is_some() {
-            let raw = self.raw_text()?;
+            let (raw, _) = self.raw_text()?;
             self.lit("</int>")?;
             // Digits and a sign only: the same text the general decoder parses.
             let plain = raw
@@ -141,7 +158,8 @@ impl<'a> Cursor<'a> {
     }
 
     fn members(&mut self, depth: usize) -> Option<Value> {
-        let mut members = Vec::new();
+        // The structs of one answer are mostly alike: room for as many members as the last.
+        let mut members = Vec::with_capacity(self.members_hint);
         while self.lit("</struct>").is_none() {
             self.lit("<member>\n<name>")?;
             let name = self.text()?;
@@ -151,22 +169,17 @@ impl<'a> Cursor<'a> {
             self.cost += std::mem::size_of::<String>();
             members.push((name, v));
         }
+        self.members_hint = members.len().min(64);
         Some(Value::Struct(members))
     }
 }
 
 /// The three entities Python writes (and the two other predefined ones); `None` for anything
-/// else (character references, raw `>`, carriage returns), which the general decoder handles.
+/// else (character references), which the general decoder handles, as it does a raw `>` or
+/// carriage return (`raw_text` refuses those).
 fn unescape(raw: &str) -> Option<String> {
-    if raw.bytes().any(|b| b == b'>' || b == b'\r') {
-        return None;
-    }
-    let Some(first) = raw.find('&') else {
-        return Some(raw.to_string());
-    };
     let mut out = String::with_capacity(raw.len());
-    out.push_str(&raw[..first]);
-    let mut rest = &raw[first..];
+    let mut rest = raw;
     while let Some(at) = rest.find('&') {
         out.push_str(&rest[..at]);
         rest = &rest[at..];
