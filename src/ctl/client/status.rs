@@ -26,7 +26,7 @@ fn counts_as_down(info: &Value) -> bool {
     is_stopped_state(state) && !finished_job
 }
 
-fn str_field<'a>(v: &'a Value, key: &str) -> &'a str {
+pub fn str_field<'a>(v: &'a Value, key: &str) -> &'a str {
     v.get(key).and_then(Value::as_str).unwrap_or("")
 }
 
