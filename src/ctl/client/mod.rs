@@ -67,6 +67,16 @@ impl Ctl {
         let _ = self.out.flush();
     }
 
+    /// Lets go of a large answer. A one-shot command is about to exit and the system takes
+    /// its memory back at once; freeing a decoded answer string by string first only costs
+    /// time (at 200 processes, about a sixth of `status`). The shell frees as usual.
+    pub fn discard<T>(&self, value: T) {
+        match self.interactive {
+            true => drop(value),
+            false => std::mem::forget(value),
+        }
+    }
+
     pub fn call(&self, method: &str, params: &[Value]) -> Result<Value, CallError> {
         self.endpoint.call(method, params)
     }

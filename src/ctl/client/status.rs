@@ -91,8 +91,8 @@ pub fn do_status(ctl: &mut Ctl, arg: &str) -> CmdResult {
         return Ok(());
     };
     let usage = (pending.len() > 1).then(|| pending.remove(1));
-    let all = pending.remove(0).answer()?;
-    let all: &[Value] = all.as_array().unwrap_or(&[]);
+    let answer = pending.remove(0).answer()?;
+    let all: &[Value] = answer.as_array().unwrap_or(&[]);
     let mut matching: Vec<&Value> = Vec::new();
     let mut errors: Vec<String> = Vec::new();
     if words.is_empty() || words.contains(&"all") {
@@ -124,6 +124,7 @@ pub fn do_status(ctl: &mut Ctl, arg: &str) -> CmdResult {
         }
         let usage = usage.map(usage_by_name).unwrap_or_default();
         ctl.output(&json_statuses(&matching, &usage));
+        ctl.discard(usage);
     } else {
         for e in &errors {
             ctl.output(e);
@@ -133,6 +134,7 @@ pub fn do_status(ctl: &mut Ctl, arg: &str) -> CmdResult {
     if matching.iter().any(|i| counts_as_down(i)) {
         ctl.exitstatus = exit::STATUS_NOT_RUNNING;
     }
+    ctl.discard(answer);
     Ok(())
 }
 

@@ -93,6 +93,7 @@ pub fn do_top(ctl: &mut Ctl, arg: &str) -> CmdResult {
         for line in render(&rows, opts.sort, None) {
             ctl.output(&line);
         }
+        ctl.discard(rows);
         return Ok(());
     }
     ctl.flush();
