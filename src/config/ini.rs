@@ -60,6 +60,8 @@ struct Cursor {
     /// `\n` as they come: one String per value, not one per line).
     key: Option<(String, usize, String)>,
     indent: usize,
+    /// Whether this section's values are stored (see `read_section_str`).
+    keep: bool,
 }
 
 impl Ini {
@@ -76,6 +78,27 @@ impl Ini {
 
     /// Parses `text` (the contents of `file`) into this document, merging sections.
     pub fn read_str(&mut self, text: &str, file: &Path) -> Result<(), ConfigError> {
+        self.read_some(text, file, None)
+    }
+
+    /// `read_str` for a reader of one section (supervisorctl reads only `[supervisorctl]`):
+    /// every line is still parsed and every error reported, every section header recorded,
+    /// but only the values of `only` and `[DEFAULT]` are stored.
+    pub fn read_section_str(
+        &mut self,
+        text: &str,
+        file: &Path,
+        only: &str,
+    ) -> Result<(), ConfigError> {
+        self.read_some(text, file, Some(only))
+    }
+
+    fn read_some(
+        &mut self,
+        text: &str,
+        file: &Path,
+        only: Option<&str>,
+    ) -> Result<(), ConfigError> {
         let file = Rc::new(file.to_path_buf());
         let mut cur: Option<Cursor> = None;
         // Like Python's parser, report every malformed line of the file at once.
@@ -90,6 +113,7 @@ impl Ini {
                 if !had_comment {
                     if let Some(Cursor {
                         key: Some((_, _, joined)),
+                        keep: true,
                         ..
                     }) = cur.as_mut()
                     {
@@ -102,8 +126,10 @@ impl Ini {
             if let Some(c) = cur.as_mut() {
                 if let Some((_, _, joined)) = c.key.as_mut() {
                     if indent > c.indent {
-                        joined.push('\n');
-                        joined.push_str(value);
+                        if c.keep {
+                            joined.push('\n');
+                            joined.push_str(value);
+                        }
                         continue;
                     }
                 }
@@ -113,6 +139,7 @@ impl Ini {
                     section: c.section,
                     key: c.key.take(),
                     indent: c.indent,
+                    keep: c.keep,
                 };
                 self.finish(pending, &file);
             }
@@ -121,6 +148,7 @@ impl Ini {
                     section: self.open_section(name, &file, lineno),
                     key: None,
                     indent,
+                    keep: name == "DEFAULT" || only.is_none_or(|o| o == name),
                 });
                 continue;
             }
@@ -129,7 +157,10 @@ impl Ini {
             };
             match split_option(value) {
                 Some((key, val)) => {
-                    c.key = Some((lower(key), lineno, val.to_string()));
+                    c.key = Some(match c.keep {
+                        true => (lower(key), lineno, val.to_string()),
+                        false => (String::new(), lineno, String::new()),
+                    });
                     c.indent = indent;
                 }
                 None => bad.push((lineno, raw)),
@@ -146,7 +177,7 @@ impl Ini {
 
     /// Stores the value accumulated in `c` and leaves the cursor on its section.
     fn finish(&mut self, c: Cursor, file: &Rc<PathBuf>) {
-        let Some((key, line, mut value)) = c.key else {
+        let (true, Some((key, line, mut value))) = (c.keep, c.key) else {
             return;
         };
         value.truncate(value.trim_end().len());
@@ -449,5 +480,32 @@ mod tests {
         let s = ini.section("s").expect("s");
         assert_eq!((s.line, s.file.as_path()), (3, Path::new("/x/a.conf")));
         assert_eq!(s.get("k").map(|e| e.line), Some(4));
+    }
+
+    #[test]
+    fn one_section_reading_stores_only_it_and_reports_the_same_errors() {
+        let text = "[DEFAULT]\nd = 1\n[program:a]\ncommand = x\n  more\n\n  lines\n[supervisorctl]\nServerURL = unix:///s\n  y\n";
+        let mut one = Ini::default();
+        one.read_section_str(text, Path::new("/x/a.conf"), "supervisorctl")
+            .expect("parse");
+        let all = parse(text);
+        assert_eq!(
+            val(&one, "supervisorctl", "serverurl"),
+            Some("unix:///s\ny".into())
+        );
+        assert_eq!(val(&one, "supervisorctl", "d"), Some("1".into()));
+        assert!(one
+            .section("program:a")
+            .is_some_and(|s| s.entries.is_empty()));
+        assert_eq!(
+            val(&all, "program:a", "command"),
+            Some("x\nmore\n\nlines".into())
+        );
+        let bad = "[program:a]\nnot an option\n[supervisorctl]\nalso bad\n";
+        let mut one = Ini::default();
+        let err = one.read_section_str(bad, Path::new("/x/a.conf"), "supervisorctl");
+        let mut all = Ini::default();
+        let want = all.read_str(bad, Path::new("/x/a.conf"));
+        assert_eq!(err.unwrap_err().to_string(), want.unwrap_err().to_string());
     }
 }
