@@ -3,6 +3,7 @@
 //! section header and key so later errors can point at them.
 
 use super::ConfigError;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
@@ -47,15 +48,20 @@ pub struct Ini {
     pub sections: Vec<Section>,
     /// Keys of `[DEFAULT]`: Python's parser offers them as fallbacks in every section.
     pub defaults: Vec<Entry>,
+    /// Index in `sections` by name, so a file of many sections is read in linear time.
+    by_name: HashMap<String, usize>,
 }
 
 /// Where a value is being accumulated while reading lines.
 struct Cursor {
     /// Index in `sections`, or `None` for `[DEFAULT]`.
     section: Option<usize>,
-    /// Key whose value continuation lines extend, with its pieces.
-    key: Option<(String, usize, Vec<String>)>,
+    /// Key whose value continuation lines extend, with its value so far (pieces joined by
+    /// `\n` as they come: one String per value, not one per line).
+    key: Option<(String, usize, String)>,
     indent: usize,
+    /// Whether this section's values are stored (see `read_section_str`).
+    keep: bool,
 }
 
 impl Ini {
@@ -72,6 +78,27 @@ impl Ini {
 
     /// Parses `text` (the contents of `file`) into this document, merging sections.
     pub fn read_str(&mut self, text: &str, file: &Path) -> Result<(), ConfigError> {
+        self.read_some(text, file, None)
+    }
+
+    /// `read_str` for a reader of one section (supervisorctl reads only `[supervisorctl]`):
+    /// every line is still parsed and every error reported, every section header recorded,
+    /// but only the values of `only` and `[DEFAULT]` are stored.
+    pub fn read_section_str(
+        &mut self,
+        text: &str,
+        file: &Path,
+        only: &str,
+    ) -> Result<(), ConfigError> {
+        self.read_some(text, file, Some(only))
+    }
+
+    fn read_some(
+        &mut self,
+        text: &str,
+        file: &Path,
+        only: Option<&str>,
+    ) -> Result<(), ConfigError> {
         let file = Rc::new(file.to_path_buf());
         let mut cur: Option<Cursor> = None;
         // Like Python's parser, report every malformed line of the file at once.
@@ -85,20 +112,24 @@ impl Ini {
                 // Blank lines belong to a value being continued; comment lines are skipped.
                 if !had_comment {
                     if let Some(Cursor {
-                        key: Some((_, _, parts)),
+                        key: Some((_, _, joined)),
+                        keep: true,
                         ..
                     }) = cur.as_mut()
                     {
-                        parts.push(String::new());
+                        joined.push('\n');
                     }
                 }
                 continue;
             }
             let indent = line.len() - line.trim_start().len();
             if let Some(c) = cur.as_mut() {
-                if let Some((_, _, parts)) = c.key.as_mut() {
+                if let Some((_, _, joined)) = c.key.as_mut() {
                     if indent > c.indent {
-                        parts.push(value.to_string());
+                        if c.keep {
+                            joined.push('\n');
+                            joined.push_str(value);
+                        }
                         continue;
                     }
                 }
@@ -108,6 +139,7 @@ impl Ini {
                     section: c.section,
                     key: c.key.take(),
                     indent: c.indent,
+                    keep: c.keep,
                 };
                 self.finish(pending, &file);
             }
@@ -116,6 +148,7 @@ impl Ini {
                     section: self.open_section(name, &file, lineno),
                     key: None,
                     indent,
+                    keep: name == "DEFAULT" || only.is_none_or(|o| o == name),
                 });
                 continue;
             }
@@ -124,7 +157,10 @@ impl Ini {
             };
             match split_option(value) {
                 Some((key, val)) => {
-                    c.key = Some((key.to_lowercase(), lineno, vec![val.to_string()]));
+                    c.key = Some(match c.keep {
+                        true => (lower(key), lineno, val.to_string()),
+                        false => (String::new(), lineno, String::new()),
+                    });
                     c.indent = indent;
                 }
                 None => bad.push((lineno, raw)),
@@ -141,10 +177,10 @@ impl Ini {
 
     /// Stores the value accumulated in `c` and leaves the cursor on its section.
     fn finish(&mut self, c: Cursor, file: &Rc<PathBuf>) {
-        let Some((key, line, parts)) = c.key else {
+        let (true, Some((key, line, mut value))) = (c.keep, c.key) else {
             return;
         };
-        let value = parts.join("\n").trim_end().to_string();
+        value.truncate(value.trim_end().len());
         let entry = Entry {
             key,
             value,
@@ -160,13 +196,25 @@ impl Ini {
         }
     }
 
+    /// The index of section `name`; the map answers while it covers every section (the
+    /// field is public: a section added elsewhere sends us back to the scan).
+    fn find_section(&self, name: &str) -> Option<usize> {
+        let indexed = self.by_name.len() == self.sections.len();
+        match self.by_name.get(name) {
+            Some(&i) if self.sections.get(i).is_some_and(|s| s.name == name) => Some(i),
+            None if indexed => None,
+            _ => self.sections.iter().position(|s| s.name == name),
+        }
+    }
+
     fn open_section(&mut self, name: &str, file: &Rc<PathBuf>, line: usize) -> Option<usize> {
         if name == "DEFAULT" {
             return None;
         }
-        if let Some(i) = self.sections.iter().position(|s| s.name == name) {
+        if let Some(i) = self.find_section(name) {
             return Some(i);
         }
+        self.by_name.insert(name.to_string(), self.sections.len());
         self.sections.push(Section {
             name: name.to_string(),
             file: file.clone(),
@@ -195,6 +243,10 @@ fn strip_comment(line: &str) -> (&str, bool) {
 /// such one of that round). So in `x;y ;z #w` the first round sees `;` at 1 (no comment) and
 /// `#` at 7 (a comment): the value is `x;y ;z`.
 fn inline_comment_start(line: &str) -> Option<usize> {
+    // Most lines have neither prefix: no rounds to run.
+    if !line.bytes().any(|b| b == b';' || b == b'#') {
+        return None;
+    }
     let mut search: Vec<(char, usize)> = vec![(';', 0), ('#', 0)];
     while !search.is_empty() {
         let mut start: Option<usize> = None;
@@ -215,6 +267,14 @@ fn inline_comment_start(line: &str) -> Option<usize> {
         search = next;
     }
     None
+}
+
+/// Python's `str.lower()` (option names are nearly always lower-case ASCII already).
+fn lower(key: &str) -> String {
+    match key.bytes().any(|b| b.is_ascii_uppercase() || !b.is_ascii()) {
+        true => key.to_lowercase(),
+        false => key.to_string(),
+    }
 }
 
 /// Python's `str.isspace()` for one character (also the separators U+001C..U+001F).
@@ -420,5 +480,32 @@ mod tests {
         let s = ini.section("s").expect("s");
         assert_eq!((s.line, s.file.as_path()), (3, Path::new("/x/a.conf")));
         assert_eq!(s.get("k").map(|e| e.line), Some(4));
+    }
+
+    #[test]
+    fn one_section_reading_stores_only_it_and_reports_the_same_errors() {
+        let text = "[DEFAULT]\nd = 1\n[program:a]\ncommand = x\n  more\n\n  lines\n[supervisorctl]\nServerURL = unix:///s\n  y\n";
+        let mut one = Ini::default();
+        one.read_section_str(text, Path::new("/x/a.conf"), "supervisorctl")
+            .expect("parse");
+        let all = parse(text);
+        assert_eq!(
+            val(&one, "supervisorctl", "serverurl"),
+            Some("unix:///s\ny".into())
+        );
+        assert_eq!(val(&one, "supervisorctl", "d"), Some("1".into()));
+        assert!(one
+            .section("program:a")
+            .is_some_and(|s| s.entries.is_empty()));
+        assert_eq!(
+            val(&all, "program:a", "command"),
+            Some("x\nmore\n\nlines".into())
+        );
+        let bad = "[program:a]\nnot an option\n[supervisorctl]\nalso bad\n";
+        let mut one = Ini::default();
+        let err = one.read_section_str(bad, Path::new("/x/a.conf"), "supervisorctl");
+        let mut all = Ini::default();
+        let want = all.read_str(bad, Path::new("/x/a.conf"));
+        assert_eq!(err.unwrap_err().to_string(), want.unwrap_err().to_string());
     }
 }

@@ -156,7 +156,7 @@ pub fn load_ctl(
     let text = super::source::read_text(path)?;
     let main = super::source::normalize(path);
     let mut ini = Ini::default();
-    ini.read_str(&text, &main)?;
+    ini.read_section_str(&text, &main, "supervisorctl")?;
     if ini.section("supervisorctl").is_none() {
         return Err(ConfigError {
             file: Some(main),

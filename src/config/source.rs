@@ -59,7 +59,9 @@ pub fn read_text(path: &Path) -> Result<String, ConfigError> {
         )));
     }
     match std::fs::read(path) {
-        Ok(bytes) => Ok(String::from_utf8_lossy(&bytes).into_owned()),
+        // Valid UTF-8 (the usual case) is kept as read, without a copy.
+        Ok(bytes) => Ok(String::from_utf8(bytes)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())),
         Err(_) => Err(file_error(format!(
             "could not read config file {}",
             path.display()

@@ -31,9 +31,32 @@ static INSTALL: Once = Once::new();
 /// line.
 static FG_WAKE: OnceLock<(OwnedFd, OwnedFd)> = OnceLock::new();
 
+/// The one-shot handler while it is in place (the full one below replaces it).
+static QUICK_EXIT: Mutex<Option<signal_hook::SigId>> = Mutex::new(None);
+
+/// For a one-shot command: Ctrl-C ends the program with a newline and status 1, what the
+/// full handler does outside a stream, but from the signal handler itself, so a command such
+/// as `status` starts no thread. Commands that stream install the full handler.
+pub fn exit_on_interrupt() {
+    // SAFETY: the action calls only write(2) and _exit(2), both async-signal-safe; the byte
+    // written is a static.
+    let id = unsafe {
+        signal_hook::low_level::register(libc::SIGINT, || {
+            libc::write(1, b"\n".as_ptr().cast(), 1);
+            libc::_exit(1);
+        })
+    };
+    if let Ok(id) = id {
+        *QUICK_EXIT.lock().unwrap_or_else(|p| p.into_inner()) = Some(id);
+    }
+}
+
 /// Ctrl-C ends a running stream (the command then returns); elsewhere it ends the program
 /// (status 0 in the shell, as Supervisor's shell does).
 pub fn install_interrupt_handler(interactive: bool) {
+    if let Some(id) = QUICK_EXIT.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        signal_hook::low_level::unregister(id);
+    }
     INTERACTIVE.store(interactive, Ordering::SeqCst);
     INSTALL.call_once(|| {
         let Ok(mut signals) = signal_hook::iterator::Signals::new([libc::SIGINT]) else {

@@ -16,7 +16,7 @@ use std::io::{self, Write};
 
 pub use self::errors::python_str_repr;
 use self::errors::CmdError;
-use self::transport::{CallError, Endpoint};
+use self::transport::{CallError, Endpoint, Pending};
 use crate::ctl::protocol::xmlrpc::Value;
 
 /// LSB init-script exit statuses used by supervisorctl.
@@ -58,8 +58,23 @@ impl Ctl {
         let _ = self.out.write_all(b"\n");
     }
 
+    /// Writes `text` as it is (lines already ended).
+    pub fn output_raw(&mut self, text: &str) {
+        let _ = self.out.write_all(text.as_bytes());
+    }
+
     pub fn flush(&mut self) {
         let _ = self.out.flush();
+    }
+
+    /// Lets go of a large answer. A one-shot command is about to exit and the system takes
+    /// its memory back at once; freeing a decoded answer string by string first only costs
+    /// time (at 200 processes, about a sixth of `status`). The shell frees as usual.
+    pub fn discard<T>(&self, value: T) {
+        match self.interactive {
+            true => drop(value),
+            false => std::mem::forget(value),
+        }
     }
 
     pub fn call(&self, method: &str, params: &[Value]) -> Result<Value, CallError> {
@@ -84,7 +99,23 @@ impl Ctl {
 
     /// Checks that the server answers and speaks API 3.0; prints why not and sets the status.
     pub fn upcheck(&mut self) -> Result<bool, CmdError> {
-        match self.call("supervisor.getVersion", &[]) {
+        let version = self.call("supervisor.getVersion", &[]);
+        self.upcheck_answer(version)
+    }
+
+    /// `upcheck` with the read-only calls `methods` (no parameters) sent meanwhile, so their
+    /// answers do not wait for its round trip. Their answers when the server passed the check.
+    pub fn upcheck_then(&mut self, methods: &[&str]) -> Result<Option<Vec<Pending>>, CmdError> {
+        let version = self.endpoint.send("supervisor.getVersion", &[]);
+        let pending = methods.iter().map(|m| self.endpoint.send(m, &[])).collect();
+        match self.upcheck_answer(version.answer())? {
+            true => Ok(Some(pending)),
+            false => Ok(None),
+        }
+    }
+
+    fn upcheck_answer(&mut self, version: Result<Value, CallError>) -> Result<bool, CmdError> {
+        match version {
             Ok(v) => {
                 let api = v.as_str().unwrap_or("").to_string();
                 if api != crate::ctl::protocol::API_VERSION {
@@ -397,7 +428,7 @@ pub fn main(argv0: &str, args: Vec<std::ffi::OsString>) -> i32 {
         out: io::BufWriter::with_capacity(16 * 1024, io::stdout()),
     };
     if !opts.action.is_empty() {
-        logs::install_interrupt_handler(false);
+        logs::exit_on_interrupt();
         ctl.onecmd(&opts.action.join(" "));
         ctl.flush();
         return ctl.exitstatus;

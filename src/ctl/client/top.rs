@@ -10,7 +10,7 @@ use std::time::Duration;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::termios::{self, LocalFlags, SetArg, Termios};
 
-use super::status::{field_int, field_str};
+use super::status::{field_int, str_field};
 use super::transport::CallError;
 use super::{exit, fault, CmdResult, Ctl};
 use crate::ctl::protocol::Value;
@@ -79,18 +79,21 @@ pub fn do_top(ctl: &mut Ctl, arg: &str) -> CmdResult {
             return Ok(());
         }
     };
-    if !ctl.upcheck()? {
-        return Ok(());
-    }
     let interactive =
         !opts.once && std::io::stdout().is_terminal() && std::io::stdin().is_terminal();
+    // One table: its call goes out with the version check.
+    let ahead: &[&str] = if interactive { &[] } else { &[USAGE] };
+    let Some(mut first) = ctl.upcheck_then(ahead)? else {
+        return Ok(());
+    };
     if !interactive {
-        let Some(rows) = fetch(ctl, &opts.names)? else {
+        let Some(rows) = rows_of(ctl, first.remove(0).answer(), &opts.names)? else {
             return Ok(());
         };
         for line in render(&rows, opts.sort, None) {
             ctl.output(&line);
         }
+        ctl.discard(rows);
         return Ok(());
     }
     ctl.flush();
@@ -123,7 +126,19 @@ pub fn do_top(ctl: &mut Ctl, arg: &str) -> CmdResult {
 /// The usage rows (filtered by names); `None` (with a message and status) when the server
 /// does not offer them.
 fn fetch(ctl: &mut Ctl, names: &[String]) -> Result<Option<Vec<Value>>, CallError> {
-    let all = match ctl.call("supervisor.getAllProcessUsage", &[]) {
+    let answer = ctl.call(USAGE, &[]);
+    rows_of(ctl, answer, names)
+}
+
+const USAGE: &str = "supervisor.getAllProcessUsage";
+
+/// The rows of a `getAllProcessUsage` answer, as `fetch` returns them.
+fn rows_of(
+    ctl: &mut Ctl,
+    answer: Result<Value, CallError>,
+    names: &[String],
+) -> Result<Option<Vec<Value>>, CallError> {
+    let all = match answer {
         Ok(v) => v,
         Err(CallError::Fault { code, .. }) if code == i64::from(fault::UNKNOWN_METHOD) => {
             ctl.output("supervisord does not report resource usage (supervisor.getAllProcessUsage is an extension of supervisord-rs)");
@@ -132,20 +147,19 @@ fn fetch(ctl: &mut Ctl, names: &[String]) -> Result<Option<Vec<Value>>, CallErro
         }
         Err(e) => return Err(e),
     };
-    let rows = all
-        .as_array()
-        .unwrap_or(&[])
-        .iter()
-        .filter(|r| wanted(r, names))
-        .cloned();
-    Ok(Some(rows.collect()))
+    let Value::Array(rows) = all else {
+        return Ok(Some(Vec::new()));
+    };
+    Ok(Some(
+        rows.into_iter().filter(|r| wanted(r, names)).collect(),
+    ))
 }
 
 fn wanted(row: &Value, names: &[String]) -> bool {
     names.is_empty()
         || names.iter().any(|n| {
             let (group, process) = split_namespec(n);
-            field_str(row, "group") == group && process.is_none_or(|p| field_str(row, "name") == p)
+            str_field(row, "group") == group && process.is_none_or(|p| str_field(row, "name") == p)
         })
 }
 
@@ -198,18 +212,25 @@ pub fn cpu_time(secs: f64) -> String {
 
 /// The header and one line per process, sorted; lines cut at `width` when given.
 pub fn render(rows: &[Value], sort: Sort, width: Option<usize>) -> Vec<String> {
-    let mut rows: Vec<&Value> = rows.iter().collect();
-    let name = |r: &Value| make_namespec(&field_str(r, "group"), &field_str(r, "name"));
+    // Each row's namespec once (the sort by name, the column width and the line use it).
+    let mut rows: Vec<(String, &Value)> = rows
+        .iter()
+        .map(|r| {
+            (
+                make_namespec(str_field(r, "group"), str_field(r, "name")),
+                r,
+            )
+        })
+        .collect();
     match sort {
-        Sort::Cpu => {
-            rows.sort_by(|a, b| float(b, "cpu_percent").total_cmp(&float(a, "cpu_percent")))
-        }
-        Sort::Memory => rows.sort_by_key(|r| std::cmp::Reverse(field_int(r, "rss"))),
-        Sort::Name => rows.sort_by_key(|r| name(r)),
+        Sort::Cpu => rows
+            .sort_by(|(_, a), (_, b)| float(b, "cpu_percent").total_cmp(&float(a, "cpu_percent"))),
+        Sort::Memory => rows.sort_by_key(|(_, r)| std::cmp::Reverse(field_int(r, "rss"))),
+        Sort::Name => rows.sort_by(|(a, _), (b, _)| a.cmp(b)),
     }
-    let running = rows.iter().filter(|r| field_int(r, "pid") > 0).count();
-    let rss: i64 = rows.iter().map(|r| field_int(r, "rss")).sum();
-    let cpu: f64 = rows.iter().map(|r| float(r, "cpu_percent")).sum();
+    let running = rows.iter().filter(|(_, r)| field_int(r, "pid") > 0).count();
+    let rss: i64 = rows.iter().map(|(_, r)| field_int(r, "rss")).sum();
+    let cpu: f64 = rows.iter().map(|(_, r)| float(r, "cpu_percent")).sum();
     let sort_name = match sort {
         Sort::Cpu => "cpu",
         Sort::Memory => "memory",
@@ -217,45 +238,34 @@ pub fn render(rows: &[Value], sort: Sort, width: Option<usize>) -> Vec<String> {
     };
     let w = rows
         .iter()
-        .map(|r| name(r).chars().count())
+        .map(|(n, _)| n.chars().count())
         .max()
         .unwrap_or(4)
         .clamp(4, 40);
-    let mut out = vec![
-        format!(
-            "{} processes, {running} running; CPU {cpu:.1}%, RSS {}; sorted by {sort_name} (c cpu, m memory, n name, q quit)",
-            rows.len(),
-            human_bytes(rss)
-        ),
-        String::new(),
-        format!(
-            "{:<w$} {:<9} {:>7} {:>6} {:>9} {:>8} {:>8} {:>5} {:>5} {:>5} {:>11} {:>8}",
-            "NAME", "STATE", "PID", "CPU%", "CPU TIME", "RSS", "PSS", "PROCS", "THR", "FDS", "UPTIME", "RESTARTS"
-        ),
-    ];
-    for r in rows {
-        let running = field_int(r, "pid") > 0;
-        let dash = |s: String| if running { s } else { "-".to_string() };
-        let line = format!(
-            "{:<w$} {:<9} {:>7} {:>6} {:>9} {:>8} {:>8} {:>5} {:>5} {:>5} {:>11} {:>8}",
-            name(r),
-            field_str(r, "statename"),
-            dash(field_int(r, "pid").to_string()),
-            dash(format!("{:.1}", float(r, "cpu_percent"))),
-            dash(cpu_time(float(r, "cpu_seconds"))),
-            dash(human_bytes(field_int(r, "rss"))),
-            dash(human_bytes(field_int(r, "pss"))),
-            dash(field_int(r, "processes").to_string()),
-            dash(field_int(r, "threads").to_string()),
-            dash(if field_int(r, "fds") < 0 {
-                "-".into()
-            } else {
-                field_int(r, "fds").to_string()
-            }),
-            dash(human_duration(field_int(r, "uptime"))),
-            field_int(r, "restarts"),
-        );
-        out.push(line);
+    let mut out = Vec::with_capacity(rows.len() + 3);
+    out.push(format!(
+        "{} processes, {running} running; CPU {cpu:.1}%, RSS {}; sorted by {sort_name} (c cpu, m memory, n name, q quit)",
+        rows.len(),
+        human_bytes(rss)
+    ));
+    out.push(String::new());
+    out.push(format!(
+        "{:<w$} {:<9} {:>7} {:>6} {:>9} {:>8} {:>8} {:>5} {:>5} {:>5} {:>11} {:>8}",
+        "NAME",
+        "STATE",
+        "PID",
+        "CPU%",
+        "CPU TIME",
+        "RSS",
+        "PSS",
+        "PROCS",
+        "THR",
+        "FDS",
+        "UPTIME",
+        "RESTARTS"
+    ));
+    for (name, r) in rows {
+        out.push(row_line(&name, r, w));
     }
     if let Some(width) = width {
         for line in &mut out {
@@ -265,6 +275,55 @@ pub fn render(rows: &[Value], sort: Sort, width: Option<usize>) -> Vec<String> {
         }
     }
     out
+}
+
+/// A cell shown only for a running process (`-` otherwise), padded like its value.
+struct Live<T>(bool, T);
+
+impl<T: std::fmt::Display> std::fmt::Display for Live<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            true => self.1.fmt(f),
+            false => f.pad("-"),
+        }
+    }
+}
+
+/// A number with one decimal, padded as a whole (like the String it replaces).
+struct Fixed1(f64);
+
+impl std::fmt::Display for Fixed1 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut buf = String::with_capacity(16);
+        let _ = std::fmt::Write::write_fmt(&mut buf, format_args!("{:.1}", self.0));
+        f.pad(&buf)
+    }
+}
+
+/// One process's line of the table.
+fn row_line(name: &str, r: &Value, w: usize) -> String {
+    use std::fmt::Write as _;
+    let live = field_int(r, "pid") > 0;
+    let fds = field_int(r, "fds");
+    let fds: &dyn std::fmt::Display = if fds < 0 { &"-" } else { &fds };
+    let mut line = String::with_capacity(w + 100);
+    let _ = write!(
+        line,
+        "{:<w$} {:<9} {:>7} {:>6} {:>9} {:>8} {:>8} {:>5} {:>5} {:>5} {:>11} {:>8}",
+        name,
+        str_field(r, "statename"),
+        Live(live, field_int(r, "pid")),
+        Live(live, Fixed1(float(r, "cpu_percent"))),
+        Live(live, cpu_time(float(r, "cpu_seconds"))),
+        Live(live, human_bytes(field_int(r, "rss"))),
+        Live(live, human_bytes(field_int(r, "pss"))),
+        Live(live, field_int(r, "processes")),
+        Live(live, field_int(r, "threads")),
+        Live(live, fds),
+        Live(live, human_duration(field_int(r, "uptime"))),
+        field_int(r, "restarts"),
+    );
+    line
 }
 
 /// The terminal without line buffering or echo while `top` runs; restored when dropped.

@@ -132,6 +132,16 @@ impl Endpoint {
 
     /// One XML-RPC call on a fresh connection.
     pub fn call(&self, method: &str, params: &[Value]) -> Result<Value, CallError> {
+        self.send(method, params).answer()
+    }
+
+    /// Sends a call and leaves its answer to be read later, so that two calls can be under
+    /// way at once (each on its own connection, as every call is).
+    pub fn send(&self, method: &str, params: &[Value]) -> Pending {
+        Pending(self.send_request(method, params))
+    }
+
+    fn send_request(&self, method: &str, params: &[Value]) -> Result<BufReader<Stream>, CallError> {
         let body = xmlrpc::dumps_call(method, params);
         let (mut stream, host) = self.connect()?;
         let mut head = format!(
@@ -144,8 +154,7 @@ impl Endpoint {
         let mut request = head.into_bytes();
         request.extend_from_slice(body.as_bytes());
         stream.write_all(&request)?;
-        let mut reader = BufReader::new(stream);
-        answer(&mut reader)
+        Ok(BufReader::new(stream))
     }
 
     /// Starts `GET path` and returns the reader positioned at the body, with whether the body
@@ -166,6 +175,16 @@ impl Endpoint {
         let chunked = header(&headers, "transfer-encoding")
             .is_some_and(|v| v.eq_ignore_ascii_case("chunked"));
         Ok((reader, chunked))
+    }
+}
+
+/// A call sent, its answer not read yet (or why it could not be sent).
+pub struct Pending(Result<BufReader<Stream>, CallError>);
+
+impl Pending {
+    /// Reads the answer.
+    pub fn answer(self) -> Result<Value, CallError> {
+        answer(&mut self.0?)
     }
 }
 
@@ -257,7 +276,11 @@ fn read_body<R: BufRead>(r: &mut R, headers: &Headers) -> Result<Vec<u8>, CallEr
         }
         return Ok(body);
     }
-    let limit = match header(headers, "content-length") {
+    let length = header(headers, "content-length");
+    // Room for what the header announces (up to a bound: memory still follows what arrives).
+    let announced = length.and_then(|v| v.parse::<usize>().ok()).unwrap_or(0);
+    body.reserve(announced.min(4 << 20));
+    let limit = match length {
         Some(v) => {
             let n = v
                 .parse::<u64>()

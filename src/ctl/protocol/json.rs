@@ -1,5 +1,7 @@
 //! A tiny JSON encoder for XML-RPC values (`supervisorctl status --json`).
 
+use std::fmt::Write as _;
+
 use super::xmlrpc::Value;
 
 pub fn encode(value: &Value) -> String {
@@ -8,9 +10,12 @@ pub fn encode(value: &Value) -> String {
     out
 }
 
-fn write_value(value: &Value, out: &mut String) {
+/// Appends `value` as JSON.
+pub fn write_value(value: &Value, out: &mut String) {
     match value {
-        Value::Int(i) => out.push_str(&i.to_string()),
+        Value::Int(i) => {
+            let _ = write!(out, "{i}");
+        }
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Value::Double(d) if d.is_finite() => out.push_str(&d.to_string()),
         Value::Double(_) | Value::Nil => out.push_str("null"),
@@ -28,22 +33,33 @@ fn write_value(value: &Value, out: &mut String) {
         }
         Value::Struct(members) => {
             out.push('{');
-            for (i, (k, v)) in members.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                write_string(k, out);
-                out.push_str(": ");
-                write_value(v, out);
-            }
+            write_members(members.iter().map(|(k, v)| (k.as_str(), v)), out);
             out.push('}');
         }
     }
 }
 
-fn write_string(s: &str, out: &mut String) {
+/// Appends `"k": v` pairs separated by `, ` (the inside of an object).
+pub fn write_members<'a>(members: impl Iterator<Item = (&'a str, &'a Value)>, out: &mut String) {
+    for (i, (k, v)) in members.enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        write_string(k, out);
+        out.push_str(": ");
+        write_value(v, out);
+    }
+}
+
+/// Appends `s` quoted; runs of characters that need no escape are copied at once.
+pub fn write_string(s: &str, out: &mut String) {
     out.push('"');
-    for c in s.chars() {
+    let plain = |c: char| !matches!(c, '"' | '\\') && (c as u32) >= 0x20;
+    let mut rest = s;
+    while let Some(at) = rest.find(|c: char| !plain(c)) {
+        out.push_str(&rest[..at]);
+        let c = rest[at..].chars().next().unwrap_or_default();
+        rest = &rest[at + c.len_utf8()..];
         match c {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
@@ -54,6 +70,7 @@ fn write_string(s: &str, out: &mut String) {
             c => out.push(c),
         }
     }
+    out.push_str(rest);
     out.push('"');
 }
 
@@ -74,5 +91,9 @@ mod tests {
             r#"[{"name": "a\"b\n", "pid": 42, "ok": true, "x": "\u0001"}]"#
         );
         assert_eq!(encode(&Value::Array(vec![])), "[]");
+        assert_eq!(
+            encode(&Value::str("é\\x\t\u{1f}y\"")),
+            r#""é\\x\t\u001fy\"""#
+        );
     }
 }

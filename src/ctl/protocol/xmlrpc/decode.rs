@@ -16,7 +16,7 @@ const MAX_DEPTH: usize = 64;
 pub const DECODE_FACTOR: usize = 3;
 
 /// What one decoded value is charged: the value and its share of the list holding it.
-const VALUE_COST: usize = 2 * std::mem::size_of::<Value>();
+pub(super) const VALUE_COST: usize = 2 * std::mem::size_of::<Value>();
 
 #[derive(Clone, Copy, PartialEq)]
 enum Doc {
@@ -25,7 +25,7 @@ enum Doc {
 }
 
 #[derive(Clone, Copy)]
-enum Scalar {
+pub(super) enum Scalar {
     Int,
     Bool,
     Str,
@@ -88,7 +88,20 @@ pub fn parse_call(data: &[u8]) -> Res<MethodCall> {
     })
 }
 
+/// An answer: the canonical layout through the fast path, anything else (and every error)
+/// through the general decoder.
 pub fn parse_response(data: &[u8]) -> Res<Response> {
+    let fast = std::str::from_utf8(data)
+        .ok()
+        .and_then(super::fast::parse_response);
+    match fast {
+        Some(response) => Ok(response),
+        None => parse_response_general(data),
+    }
+}
+
+/// An answer through the general decoder only (the reference the fast path is tested against).
+pub fn parse_response_general(data: &[u8]) -> Res<Response> {
     run(data, Doc::Response)?
         .response
         .ok_or_else(|| "response has neither <params> nor <fault>".into())
@@ -394,7 +407,7 @@ fn expect(name: &[u8], want: &[u8]) -> Res<()> {
     }
 }
 
-fn scalar_value(kind: Scalar, text: String) -> Res<Value> {
+pub(super) fn scalar_value(kind: Scalar, text: String) -> Res<Value> {
     match kind {
         Scalar::Int => text
             .trim()
@@ -420,7 +433,7 @@ fn scalar_value(kind: Scalar, text: String) -> Res<Value> {
     }
 }
 
-fn fault_of(value: &Value) -> Res<Response> {
+pub(super) fn fault_of(value: &Value) -> Res<Response> {
     let code = value
         .get("faultCode")
         .and_then(Value::as_int)

@@ -3,10 +3,11 @@
 //! parse loosely see the same documents as from Supervisor.
 
 mod decode;
+mod fast;
 
 use std::fmt::Write as _;
 
-pub use decode::{parse_call, parse_response, DECODE_FACTOR};
+pub use decode::{parse_call, parse_response, parse_response_general, DECODE_FACTOR};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {

@@ -193,3 +193,106 @@ fn mangled_input_never_panics() {
         let _ = parse_response(&doc);
     }
 }
+
+/// The fast path of `parse_response` answers exactly as the general decoder does: same value,
+/// same fault, same error, on canonical documents and on mangled ones.
+#[test]
+fn fast_path_agrees_with_the_general_decoder() {
+    let rows: Vec<Value> = (0..3)
+        .map(|i| {
+            Value::Struct(vec![
+                ("name".into(), Value::str(format!("p{i} & <q>"))),
+                ("pid".into(), Value::Int(-i)),
+                ("ok".into(), Value::Bool(i % 2 == 0)),
+                ("load".into(), Value::Double(0.5)),
+                ("when".into(), Value::DateTime("20260101T00:00:00".into())),
+                ("blob".into(), Value::Base64(vec![1, 2, 3])),
+                ("none".into(), Value::Nil),
+                ("empty".into(), Value::str("")),
+                ("list".into(), Value::Array(vec![Value::Nil, Value::Int(7)])),
+            ])
+        })
+        .collect();
+    let bases = [
+        dumps_response(&Value::Array(rows)),
+        dumps_fault(10, "BAD_NAME: a&b"),
+        dumps_response(&Value::str("x")),
+    ];
+    let mut seed: u64 = 0x2545_F491_4F6C_DD1D;
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let pieces = [
+        "&amp;",
+        "&#65;",
+        "&quot;",
+        "\r",
+        ">",
+        " ",
+        "\n",
+        "<nil/>",
+        "<value>",
+        "</value>",
+        "]]>",
+        "<!-- c -->",
+        "<![CDATA[x]]>",
+        "<i4>1</i4>",
+        " 5",
+        "+5",
+        "-0",
+        "9999999999999999999",
+    ];
+    for base in &bases {
+        assert_eq!(
+            parse_response(base.as_bytes()),
+            parse_response_general(base.as_bytes())
+        );
+        for _ in 0..4000 {
+            let mut doc = base.clone().into_bytes();
+            for _ in 0..(next() % 3 + 1) {
+                let i = (next() as usize) % doc.len();
+                match next() % 4 {
+                    0 => doc[i] = (next() % 128) as u8,
+                    1 => {
+                        doc.remove(i);
+                    }
+                    2 => {
+                        let p = pieces[(next() as usize) % pieces.len()];
+                        doc.splice(i..i, p.bytes());
+                    }
+                    _ => doc.truncate(i.max(1)),
+                }
+                if doc.is_empty() {
+                    doc.push(b'<');
+                }
+            }
+            assert_eq!(
+                parse_response(&doc),
+                parse_response_general(&doc),
+                "{:?}",
+                String::from_utf8_lossy(&doc)
+            );
+        }
+    }
+}
+
+#[test]
+fn fast_path_keeps_the_bounds() {
+    // Deep nesting and the decode budget are the general decoder's verdicts.
+    let mut v = Value::Int(1);
+    for _ in 0..70 {
+        v = Value::Array(vec![v]);
+    }
+    let doc = dumps_response(&v);
+    assert_eq!(
+        parse_response(doc.as_bytes()),
+        parse_response_general(doc.as_bytes())
+    );
+    assert!(parse_response(doc.as_bytes()).is_err());
+    let nils = dumps_response(&Value::Array(vec![Value::Nil; 1 << 16]));
+    let err = parse_response(nils.as_bytes()).unwrap_err();
+    assert!(err.contains("too much"), "{err}");
+}
