@@ -48,10 +48,12 @@ fn fuzz_http_head_parser() {
                     .filter(|(k, _)| k.eq_ignore_ascii_case("content-length"))
                     .map(|(_, v)| v.as_str())
                     .collect();
-                assert!(lengths.windows(2).all(|w| w[0] == w[1]), "{lengths:?}");
                 assert!(lengths
                     .iter()
                     .all(|v| v.bytes().all(|b| b.is_ascii_digit())));
+                // Repeated lengths must agree as numbers ("03" and "3" do, as RFC 9110 allows).
+                let numbers: Vec<Option<u64>> = lengths.iter().map(|v| v.parse().ok()).collect();
+                assert!(numbers.windows(2).all(|w| w[0] == w[1]), "{lengths:?}");
                 let _ = (req.path(), req.keep_alive(), req.expects_continue());
                 let _ = http::authorized(&req, Some(&fuzz_auth()));
                 "accepted"
@@ -191,4 +193,24 @@ fn regressions_of_hostile_inputs() {
         &mut || Ok(()),
     );
     assert!(matches!(r, Err(ReadError::Reject(400))));
+    // Repeated lengths that agree as numbers are one length; ones that differ are refused.
+    for (raw, ok) in [
+        (
+            &b"POST /RPC2 HTTP/1.1\r\nContent-Length:03\r\nContent-Length: 3\r\n\r\nabc"[..],
+            true,
+        ),
+        (
+            b"POST /RPC2 HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
+            false,
+        ),
+    ] {
+        let mut reader = std::io::BufReader::new(raw);
+        let r = http::read_request(
+            &mut reader,
+            &Limits::default(),
+            &mut |_| Ok(()),
+            &mut || Ok(()),
+        );
+        assert_eq!(r.is_ok(), ok, "{}", String::from_utf8_lossy(raw));
+    }
 }
