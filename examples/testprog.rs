@@ -198,7 +198,10 @@ fn main() {
                 ] {
                     handle(s);
                 }
-                let c = CString::new(v).unwrap();
+                // Opened under another name and renamed once the handler can write to it:
+                // a signal sent as soon as the file exists is never missed.
+                let tmp = format!("{v}.opening");
+                let c = CString::new(tmp.as_str()).unwrap();
                 // SAFETY: opening a file for appends.
                 let fd = unsafe {
                     libc::open(
@@ -208,6 +211,7 @@ fn main() {
                     )
                 };
                 RECORD_FD.store(fd, Ordering::SeqCst);
+                std::fs::rename(&tmp, v).unwrap();
             }
             "ignore-term" => {
                 o.ignore_term = true;
