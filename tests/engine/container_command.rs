@@ -297,7 +297,13 @@ fn forward_to_group_reaches_what_the_command_runs() {
     kill(child.id() as i32, libc::SIGTERM);
     let st = child.wait().unwrap();
     assert_eq!(st.code(), Some(143));
-    assert_eq!(read(&at(&dir, "child.sig")), "WINCH\nTERM\n");
+    // The forwarded TERM; a program still exiting when the command has ended may get the
+    // leftover sweep's TERM as well.
+    let got = read(&at(&dir, "child.sig"));
+    assert!(
+        got == "WINCH\nTERM\n" || got == "WINCH\nTERM\nTERM\n",
+        "{got:?}"
+    );
     assert!(!at(&dir, "sh.done").exists());
 }
 
