@@ -5,7 +5,7 @@
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::fdio;
@@ -67,7 +67,9 @@ fn open_nonblocking(path: &Path) -> io::Result<OwnedFd> {
 
 impl StreamOut {
     /// Opens `path` as a new, non-blocking description of the same pipe/tty/device. A socket
-    /// cannot be reopened through /proc (ENXIO): it is duplicated instead.
+    /// cannot be reopened through /proc (ENXIO): it is duplicated instead. `/dev/stdout` and
+    /// its kin are symlinks into /proc/self/fd that a minimal /dev may lack (ENOENT): the
+    /// descriptor is then reopened through /proc directly, or duplicated without /proc.
     pub fn open(path: &Path) -> io::Result<StreamOut> {
         match open_nonblocking(path) {
             Ok(fd) => {
@@ -81,8 +83,24 @@ impl StreamOut {
                 let n = own_fd_number(path).ok_or(e)?;
                 Ok(StreamOut::from_fd(fdio::dup_cloexec(n)?))
             }
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => match own_fd_number(path) {
+                Some(n) => StreamOut::reopen_own(path, n).ok_or(e),
+                None => Err(e),
+            },
             Err(e) => Err(e),
         }
+    }
+
+    /// Our descriptor `n`, named by `path`, which does not exist: reopened through
+    /// /proc/self/fd, or duplicated when /proc is not there either.
+    fn reopen_own(path: &Path, n: RawFd) -> Option<StreamOut> {
+        let direct = PathBuf::from(format!("/proc/self/fd/{n}"));
+        if path != direct {
+            if let Ok(s) = StreamOut::open(&direct) {
+                return Some(s);
+            }
+        }
+        fdio::dup_cloexec(n).ok().map(StreamOut::from_fd)
     }
 
     /// Wraps an already open descriptor (made non-blocking unless it is a socket).
@@ -232,6 +250,19 @@ mod tests {
         assert_eq!(own_fd_number(Path::new("/proc/self/fd/7")), Some(7));
         assert_eq!(own_fd_number(Path::new("/dev/fd/3")), Some(3));
         assert_eq!(own_fd_number(Path::new("/var/log/x")), None);
+    }
+
+    /// A /dev without the stdout symlink: the descriptor is reached through /proc instead.
+    #[test]
+    fn an_own_descriptor_whose_name_is_missing_is_reopened() {
+        let (r, w) = nix::unistd::pipe().unwrap();
+        let missing = Path::new("/nonexistent-dev/stdout");
+        let mut s = StreamOut::reopen_own(missing, w.as_raw_fd()).expect("reopened");
+        assert_ne!(s.fd(), w.as_raw_fd());
+        assert_eq!(s.write(b"line\n").written, 5);
+        let mut buf = [0u8; 16];
+        let n = nix::unistd::read(r.as_raw_fd(), &mut buf).unwrap();
+        assert_eq!(&buf[..n], b"line\n");
     }
 
     #[test]
