@@ -70,9 +70,17 @@ fn restart_delay_doubles_up_to_the_cap() {
         "{}",
         sup.log()
     );
-    // During a delay: EXITED, with the next try in the description and in the JSON.
+    // During a delay: EXITED, with the next try in the description and in the JSON (the
+    // fifth spawn's /bin/false may not have exited yet when its log line shows).
+    let mut text = String::new();
+    assert!(
+        wait_for(5.0, || {
+            text = ctl(&sup, &["status", "crash"]).1;
+            text.contains("EXITED")
+        }),
+        "{text}"
+    );
     let (_, json) = ctl(&sup, &["status", "--json", "crash"]);
-    let (_, text) = ctl(&sup, &["status", "crash"]);
     let times = sup.times_of("spawned: 'crash'");
     let g = gaps(&times[..5]);
     let want = [1.0, 2.0, 4.0, 4.0];
