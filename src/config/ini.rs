@@ -48,7 +48,8 @@ pub struct Ini {
     pub sections: Vec<Section>,
     /// Keys of `[DEFAULT]`: Python's parser offers them as fallbacks in every section.
     pub defaults: Vec<Entry>,
-    /// Index in `sections` by name, so a file of many sections is read in linear time.
+    /// Index in `sections` by name, so a file of many sections is read in linear time
+    /// (`open_section` is the only place sections are added).
     by_name: HashMap<String, usize>,
 }
 
@@ -196,22 +197,11 @@ impl Ini {
         }
     }
 
-    /// The index of section `name`; the map answers while it covers every section (the
-    /// field is public: a section added elsewhere sends us back to the scan).
-    fn find_section(&self, name: &str) -> Option<usize> {
-        let indexed = self.by_name.len() == self.sections.len();
-        match self.by_name.get(name) {
-            Some(&i) if self.sections.get(i).is_some_and(|s| s.name == name) => Some(i),
-            None if indexed => None,
-            _ => self.sections.iter().position(|s| s.name == name),
-        }
-    }
-
     fn open_section(&mut self, name: &str, file: &Rc<PathBuf>, line: usize) -> Option<usize> {
         if name == "DEFAULT" {
             return None;
         }
-        if let Some(i) = self.find_section(name) {
+        if let Some(&i) = self.by_name.get(name) {
             return Some(i);
         }
         self.by_name.insert(name.to_string(), self.sections.len());

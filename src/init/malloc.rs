@@ -28,17 +28,16 @@ pub fn start_without_thread_caches(argv0: &str, args: &[OsString]) {
         restore(&original);
         return;
     }
-    let current = std::env::var_os(TUNABLES);
-    let current_text = current.as_ref().map(|v| v.to_string_lossy().into_owned());
-    if current_text
-        .as_deref()
-        .is_some_and(|v| v.contains("glibc.malloc.tcache_count"))
-    {
-        return;
-    }
-    let (tunables, marker) = match &current_text {
-        Some(v) if !v.is_empty() => (format!("{v}:{NO_THREAD_CACHE}"), format!("={v}")),
-        Some(_) => (NO_THREAD_CACHE.to_string(), "=".to_string()),
+    let current = match std::env::var(TUNABLES) {
+        Ok(v) if v.contains("glibc.malloc.tcache_count") => return,
+        Ok(v) => Some(v),
+        Err(std::env::VarError::NotPresent) => None,
+        // Not text: left exactly as it is.
+        Err(std::env::VarError::NotUnicode(_)) => return,
+    };
+    let (tunables, marker) = match current.as_deref() {
+        Some("") => (NO_THREAD_CACHE.to_string(), "=".to_string()),
+        Some(v) => (format!("{v}:{NO_THREAD_CACHE}"), format!("={v}")),
         None => (NO_THREAD_CACHE.to_string(), "-".to_string()),
     };
     // The real path, so the process keeps its name (comm) rather than "exe".
@@ -46,14 +45,13 @@ pub fn start_without_thread_caches(argv0: &str, args: &[OsString]) {
         return;
     };
     use std::os::unix::process::CommandExt;
-    let err = std::process::Command::new(exe)
+    // exec returns only when the second start failed: go on as we are.
+    let _ = std::process::Command::new(exe)
         .arg0(argv0)
         .args(args)
         .env(TUNABLES, tunables)
         .env(MARKER, marker)
         .exec();
-    // Still here: the second start failed; go on as we are.
-    let _ = err;
 }
 
 /// Puts `GLIBC_TUNABLES` back as it was before the second start.

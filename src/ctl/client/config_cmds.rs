@@ -36,7 +36,7 @@ fn diff(result: &Value) -> (Vec<String>, Vec<String>, Vec<String>) {
 }
 
 fn format_config_info(info: &Value) -> String {
-    let name = make_namespec(&field_str(info, "group"), &field_str(info, "name"));
+    let name = make_namespec(field_str(info, "group"), field_str(info, "name"));
     let truthy = |k: &str| info.get(k).map(Value::truthy).unwrap_or(false);
     let inuse = if truthy("inuse") { "in use" } else { "avail" };
     let auto = if truthy("autostart") {
@@ -200,7 +200,7 @@ pub fn do_update(ctl: &mut Ctl, arg: &str) -> CmdResult {
             .as_array()
             .unwrap_or(&[])
             .iter()
-            .map(|i| field_str(i, "group"))
+            .map(|i| field_str(i, "group").to_string())
             .collect();
         groups.extend(added.iter().cloned());
         for g in &wanted {

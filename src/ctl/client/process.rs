@@ -19,9 +19,9 @@ struct Outcome {
 impl Outcome {
     fn from_struct(v: &Value) -> Outcome {
         Outcome {
-            name: make_namespec(&field_str(v, "group"), &field_str(v, "name")),
+            name: make_namespec(field_str(v, "group"), field_str(v, "name")),
             code: field_int(v, "status"),
-            description: field_str(v, "description"),
+            description: field_str(v, "description").to_string(),
         }
     }
 

@@ -5,8 +5,9 @@ use super::{exit, fault, CmdResult, Ctl};
 use crate::ctl::protocol::xmlrpc::Value;
 use crate::ctl::protocol::{json, make_namespec, split_namespec};
 
-pub fn field_str(v: &Value, key: &str) -> String {
-    v.get(key).and_then(Value::as_str).unwrap_or("").to_string()
+/// A string member of a struct (empty when missing or not a string).
+pub fn field_str<'a>(v: &'a Value, key: &str) -> &'a str {
+    v.get(key).and_then(Value::as_str).unwrap_or("")
 }
 
 pub fn field_int(v: &Value, key: &str) -> i64 {
@@ -22,17 +23,13 @@ fn is_stopped_state(code: i64) -> bool {
 /// finished with success (EXITED is its goal, and probes built on `status` must pass).
 fn counts_as_down(info: &Value) -> bool {
     let state = field_int(info, "state");
-    let finished_job = str_field(info, "type") == "oneshot" && state == 100;
+    let finished_job = field_str(info, "type") == "oneshot" && state == 100;
     is_stopped_state(state) && !finished_job
-}
-
-pub fn str_field<'a>(v: &'a Value, key: &str) -> &'a str {
-    v.get(key).and_then(Value::as_str).unwrap_or("")
 }
 
 /// The namespec's parts as written: `name`, or `group`, `:` and `name`.
 fn namespec_parts(info: &Value) -> [&str; 3] {
-    let (group, name) = (str_field(info, "group"), str_field(info, "name"));
+    let (group, name) = (field_str(info, "group"), field_str(info, "name"));
     match group == name {
         true => ["", "", name],
         false => [group, ":", name],
@@ -68,8 +65,8 @@ pub fn format_statuses(infos: &[&Value]) -> String {
     let mut out = String::with_capacity(infos.len() * (width + 40));
     for info in infos {
         push_padded(&mut out, &namespec_parts(info), width);
-        push_padded(&mut out, &[str_field(info, "statename")], 10);
-        out.push_str(str_field(info, "description"));
+        push_padded(&mut out, &[field_str(info, "statename")], 10);
+        out.push_str(field_str(info, "description"));
         out.push('\n');
     }
     out
@@ -86,12 +83,15 @@ pub fn do_status(ctl: &mut Ctl, arg: &str) -> CmdResult {
         ],
         false => &["supervisor.getAllProcessInfo"],
     };
-    let Some(mut pending) = ctl.upcheck_then(methods)? else {
+    let Some(pending) = ctl.upcheck_then(methods)? else {
         ctl.exitstatus = exit::STATUS_UNKNOWN;
         return Ok(());
     };
-    let usage = (pending.len() > 1).then(|| pending.remove(1));
-    let answer = pending.remove(0).answer()?;
+    let mut pending = pending.into_iter();
+    let answer = pending
+        .next()
+        .map_or(Ok(Value::Array(Vec::new())), Pending::answer)?;
+    let usage = pending.next();
     let all: &[Value] = answer.as_array().unwrap_or(&[]);
     let mut matching: Vec<&Value> = Vec::new();
     let mut errors: Vec<String> = Vec::new();
@@ -102,8 +102,8 @@ pub fn do_status(ctl: &mut Ctl, arg: &str) -> CmdResult {
             let (group, process) = split_namespec(name);
             let mut found = false;
             for info in all {
-                let matched = str_field(info, "group") == group
-                    && process.is_none_or(|p| str_field(info, "name") == p);
+                let matched = field_str(info, "group") == group
+                    && process.is_none_or(|p| field_str(info, "name") == p);
                 if matched {
                     found = true;
                     matching.push(info);
@@ -146,7 +146,7 @@ fn usage_by_name(answer: Pending) -> Vec<(String, Value)> {
     rows.into_iter()
         .map(|r| {
             (
-                make_namespec(str_field(&r, "group"), str_field(&r, "name")),
+                make_namespec(field_str(&r, "group"), field_str(&r, "name")),
                 r,
             )
         })
@@ -171,7 +171,7 @@ fn json_statuses(infos: &[&Value], usage: &[(String, Value)]) -> String {
 /// The usage row of `info`, looked for first at its own index (the server lists both in
 /// the same order).
 fn usage_of<'a>(info: &Value, index: usize, usage: &'a [(String, Value)]) -> Option<&'a Value> {
-    let name = make_namespec(str_field(info, "group"), str_field(info, "name"));
+    let name = make_namespec(field_str(info, "group"), field_str(info, "name"));
     let at_index = usage.get(index).filter(|(n, _)| *n == name);
     at_index
         .or_else(|| usage.iter().find(|(n, _)| *n == name))

@@ -10,7 +10,7 @@ use std::time::Duration;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::termios::{self, LocalFlags, SetArg, Termios};
 
-use super::status::{field_int, str_field};
+use super::status::{field_int, field_str};
 use super::transport::CallError;
 use super::{exit, fault, CmdResult, Ctl};
 use crate::ctl::protocol::Value;
@@ -159,7 +159,7 @@ fn wanted(row: &Value, names: &[String]) -> bool {
     names.is_empty()
         || names.iter().any(|n| {
             let (group, process) = split_namespec(n);
-            str_field(row, "group") == group && process.is_none_or(|p| str_field(row, "name") == p)
+            field_str(row, "group") == group && process.is_none_or(|p| field_str(row, "name") == p)
         })
 }
 
@@ -217,7 +217,7 @@ pub fn render(rows: &[Value], sort: Sort, width: Option<usize>) -> Vec<String> {
         .iter()
         .map(|r| {
             (
-                make_namespec(str_field(r, "group"), str_field(r, "name")),
+                make_namespec(field_str(r, "group"), field_str(r, "name")),
                 r,
             )
         })
@@ -311,7 +311,7 @@ fn row_line(name: &str, r: &Value, w: usize) -> String {
         line,
         "{:<w$} {:<9} {:>7} {:>6} {:>9} {:>8} {:>8} {:>5} {:>5} {:>5} {:>11} {:>8}",
         name,
-        str_field(r, "statename"),
+        field_str(r, "statename"),
         Live(live, field_int(r, "pid")),
         Live(live, Fixed1(float(r, "cpu_percent"))),
         Live(live, cpu_time(float(r, "cpu_seconds"))),

@@ -332,18 +332,12 @@ mod tests {
     #[test]
     fn mangled_requests_never_panic() {
         let base = b"POST /RPC2 HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: keep-alive\r\n\r\nhello".to_vec();
-        let mut seed: u64 = 0x2545_F491_4F6C_DD1D;
-        let mut next = || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = crate::util::xorshift(0x2545_F491_4F6C_DD1D);
         for _ in 0..5000 {
             let mut raw = base.clone();
             for _ in 0..(next() % 4 + 1) {
                 let i = (next() as usize) % raw.len();
-                if next() % 2 == 0 {
+                if next().is_multiple_of(2) {
                     raw[i] = (next() % 256) as u8;
                 } else {
                     raw.truncate(i);

@@ -163,13 +163,7 @@ fn mangled_input_never_panics() {
         ])])],
     )
     .into_bytes();
-    let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
-    let mut next = || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
+    let mut next = crate::util::xorshift(0x9E37_79B9_7F4A_7C15);
     for _ in 0..5000 {
         let mut doc = base.clone();
         for _ in 0..(next() % 6 + 1) {
@@ -218,13 +212,7 @@ fn fast_path_agrees_with_the_general_decoder() {
         dumps_fault(10, "BAD_NAME: a&b"),
         dumps_response(&Value::str("x")),
     ];
-    let mut seed: u64 = 0x2545_F491_4F6C_DD1D;
-    let mut next = || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
+    let mut next = crate::util::xorshift(0x2545_F491_4F6C_DD1D);
     let pieces = [
         "&amp;",
         "&#65;",
